@@ -1,0 +1,98 @@
+"""Evaluate a check's facts into a status and a reason.
+
+Facts are first validated against the declared shape: a missing or mistyped fact makes
+the result ``error`` (never ``pass``). Rules are then tried in order; the first that holds
+decides. The last rule has no condition and is the default.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+from osiris.catalog.model import Check, FactSpec, FactType
+from osiris.conditions import FactTypeError, MissingFact
+from osiris.model import Status
+
+_PY_TYPES: dict[FactType, tuple[type, ...]] = {
+    FactType.STRING: (str,),
+    FactType.INTEGER: (int,),
+    FactType.NUMBER: (int, float),
+    FactType.BOOLEAN: (bool,),
+    FactType.LIST: (list,),
+    FactType.OBJECT: (dict,),
+}
+
+
+def shape_error(facts: Mapping[str, Any], shape: Mapping[str, FactSpec]) -> str | None:
+    """Why ``facts`` do not match ``shape``, or None when they do."""
+    for name, spec in shape.items():
+        if name not in facts:
+            return f"probe did not report fact '{name}'"
+        problem = _value_error(name, facts[name], spec)
+        if problem:
+            return problem
+    return None
+
+
+def _value_error(name: str, value: Any, spec: FactSpec) -> str | None:
+    if value is None:
+        return None if spec.nullable else f"fact '{name}' is null"
+    if not _is_type(value, spec.type):
+        return f"fact '{name}' should be {spec.type}, got {type(value).__name__}"
+    if spec.type is FactType.LIST and spec.items is not None:
+        for index, item in enumerate(value):
+            if isinstance(spec.items, FactType):
+                if not _is_type(item, spec.items):
+                    return f"fact '{name}[{index}]' should be {spec.items}"
+            elif not isinstance(item, dict):
+                return f"fact '{name}[{index}]' should be an object"
+            else:
+                problem = shape_error(item, spec.items)
+                if problem:
+                    return f"in '{name}[{index}]': {problem}"
+    return None
+
+
+def _is_type(value: Any, fact_type: FactType) -> bool:
+    # JSON true is not an integer, even though Python's bool is an int
+    if isinstance(value, bool) and fact_type is not FactType.BOOLEAN:
+        return False
+    return isinstance(value, _PY_TYPES[fact_type])
+
+
+def evaluate(
+    check: Check, facts: Mapping[str, Any], thresholds: Mapping[str, Any]
+) -> tuple[Status, str]:
+    """The status and human reason for ``facts`` under ``thresholds``."""
+    problem = shape_error(facts, check.spec.facts)
+    if problem:
+        return Status.ERROR, problem
+    for rule in check.rules:
+        try:
+            if rule.condition is None or rule.condition.holds(facts, thresholds):
+                return rule.status, render_reason(rule.reason, facts, thresholds)
+        except (MissingFact, FactTypeError) as exc:
+            return Status.ERROR, str(exc)
+    raise AssertionError("unreachable: the last rule has no condition")
+
+
+class _Lenient(string.Formatter):
+    """Fill ``{fact}`` and ``{threshold.NAME}``; leave unknown names as written."""
+
+    def get_value(self, key: int | str, args: Any, kwargs: Mapping[str, Any]) -> Any:
+        if isinstance(key, str) and key in kwargs:
+            return kwargs[key]
+        return "{" + str(key) + "}"
+
+
+def render_reason(template: str, facts: Mapping[str, Any], thresholds: Mapping[str, Any]) -> str:
+    """The rule's reason with facts and thresholds filled in (placeholders checked at load)."""
+    try:
+        return _Lenient().vformat(
+            template, (), {**facts, "threshold": SimpleNamespace(**thresholds)}
+        )
+    except (ValueError, IndexError, KeyError, AttributeError):
+        return template

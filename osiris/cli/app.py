@@ -1,0 +1,58 @@
+"""The `osiris` command: the root of every command group."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from osiris import __version__
+from osiris.cli import checks, history, inventory, scan, site
+from osiris.cli.common import ExitCode, print_error
+from osiris.errors import OsirisError
+
+app = typer.Typer(
+    name="osiris",
+    help=(
+        "HIPAA Security Rule compliance for the hosts of healthcare practices: scan, heal,"
+        " prove.\n\nExit codes: 0 nothing failing; 1 findings (warning or fail);"
+        " 2 a check could not decide (error), or bad usage or input; 130 interrupted."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"osiris {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Osiris."""
+
+
+site.register(app)
+scan.register(app)
+history.register(app)
+app.add_typer(inventory.app, name="inventory")
+app.add_typer(checks.app, name="checks")
+
+
+def main() -> None:
+    """Console-script entry point: one-line errors, documented exit codes."""
+    try:
+        app()
+    except OsirisError as exc:
+        print_error(str(exc))
+        sys.exit(ExitCode.ERROR)
+    except KeyboardInterrupt:
+        sys.stderr.write("osiris: interrupted\n")
+        sys.exit(ExitCode.INTERRUPTED)

@@ -1,0 +1,43 @@
+"""JUnit XML for CI dashboards: a suite per host, a case per check."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+from osiris.model import HostOutcome, Status
+
+
+def write_junit(outcomes: Sequence[HostOutcome], path: Path) -> None:
+    """fail/warning -> <failure>, error -> <error>, na -> <skipped>."""
+    suites = ET.Element("testsuites", name="osiris")
+    for outcome in sorted(outcomes, key=lambda o: o.host.name):
+        results = sorted(outcome.results, key=lambda r: r.check_id)
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=outcome.host.name,
+            tests=str(len(results)),
+            failures=str(sum(r.status in (Status.FAIL, Status.WARNING) for r in results)),
+            errors=str(sum(r.status is Status.ERROR for r in results)),
+            skipped=str(sum(r.status is Status.NA for r in results)),
+            time=f"{outcome.duration_ms / 1000:.3f}",
+        )
+        for result in results:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=outcome.host.name,
+                name=result.check_id,
+                time=f"{result.duration_ms / 1000:.3f}",
+            )
+            if result.status in (Status.FAIL, Status.WARNING):
+                ET.SubElement(case, "failure", type=result.status.value, message=result.reason)
+            elif result.status is Status.ERROR:
+                ET.SubElement(case, "error", message=result.reason)
+            elif result.status is Status.NA:
+                ET.SubElement(case, "skipped", message=result.reason)
+    tmp = path.with_name(path.name + ".tmp")
+    ET.ElementTree(suites).write(tmp, encoding="utf-8", xml_declaration=True)
+    tmp.replace(path)

@@ -1,0 +1,128 @@
+"""`osiris scan`: run the catalog against the inventory (or this machine)."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from osiris.cli.common import ExitCode, HomeOption, JsonOption, console, err_console
+from osiris.cli.junit import write_junit
+from osiris.cli.render import exit_code_for, print_human, scan_document
+from osiris.config import resolve_home
+from osiris.model import HostOutcome
+from osiris.scan.plan import ScanRequest, plan_scan
+from osiris.scan.session import run_scan
+from osiris.site import open_site
+
+
+class Engine(StrEnum):
+    DIRECT = "direct"
+    ANSIBLE = "ansible"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scan")(scan)
+
+
+InventoryOption = Annotated[
+    list[Path] | None,
+    typer.Option("-i", "--inventory", help="Ansible inventory (YAML or INI); may repeat."),
+]
+
+
+def _csv(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def scan(
+    inventory: InventoryOption = None,
+    limit: Annotated[
+        str | None, typer.Option("--limit", "-l", help="Ansible host pattern.")
+    ] = None,
+    checks: Annotated[
+        list[str] | None, typer.Option("--checks", help="Check ids, comma separated.")
+    ] = None,
+    tags: Annotated[list[str] | None, typer.Option("--tags", help="Check tags.")] = None,
+    framework: Annotated[
+        str | None, typer.Option("--framework", help="Only checks citing this framework.")
+    ] = None,
+    forks: Annotated[
+        int | None, typer.Option("--forks", min=1, help="Parallel hosts (16).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=1, help="Seconds per host (300).")
+    ] = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="direct or ansible.")] = Engine.DIRECT,
+    accept_new_host_keys: Annotated[
+        bool,
+        typer.Option("--accept-new-host-keys", help="Trust and record keys of hosts never seen."),
+    ] = False,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Also write JUnit XML here.")
+    ] = None,
+    as_json: JsonOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Scan hosts and record every result. Exit 0 clean, 1 findings, 2 errors."""
+    request = ScanRequest(
+        home=resolve_home(home),
+        inventories=tuple(inventory or ()),
+        limit=limit,
+        check_ids=_csv(checks),
+        tags=_csv(tags),
+        framework=framework,
+        forks=forks,
+        timeout=timeout,
+        accept_new_host_keys=accept_new_host_keys,
+    )
+    plan = plan_scan(request)  # all input validated before anything is written
+    site = open_site(request.home, auto_init=True)
+    db = site.database()
+    with Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("hosts"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("scan", total=len(plan.hosts))
+
+        def advance(_: HostOutcome) -> None:
+            progress.advance(task)
+
+        try:
+            run = run_scan(
+                db,
+                plan.hosts,
+                plan.checks,
+                plan.thresholds_for,
+                plan.settings,
+                engine=engine.value,
+                inventory=plan.inventory_sources,
+                on_outcome=advance,
+            )
+        except KeyboardInterrupt:
+            err_console.print("osiris: scan interrupted; completed hosts were recorded")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+    code = exit_code_for(run.outcomes)
+    if junit:
+        write_junit(run.outcomes, junit)
+    if as_json:
+        document = scan_document(
+            run.outcomes,
+            run_id=run.run_id,
+            status=run.status.value,
+            site_id=site.config.site_id,
+            exit_code=code,
+        )
+        typer.echo(json.dumps(document, indent=2, sort_keys=False))
+    else:
+        print_human(console, run.outcomes, run.run_id)
+    raise typer.Exit(code)

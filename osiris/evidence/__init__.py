@@ -1,0 +1,1 @@
+"""Evidence: the site's signing key, envelopes and the tamper-evident log."""

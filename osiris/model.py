@@ -1,0 +1,128 @@
+"""The closed vocabularies and the records that cross layer boundaries.
+
+Every status, platform, role and severity in Osiris comes from here (DESIGN.md
+contract 1): counting, reports and rules use these enums and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """The one status vocabulary. Missing data is ``ERROR``, never ``PASS``."""
+
+    PASS = "pass"  # noqa: S105 (a status, not a password)
+    WARNING = "warning"
+    FAIL = "fail"
+    ERROR = "error"  # the probe could not decide
+    NA = "na"  # the check does not apply to this host
+
+    @property
+    def is_drift(self) -> bool:
+        """Warning and fail are drift that heal may act on; error is not."""
+        return self in (Status.WARNING, Status.FAIL)
+
+
+class Platform(StrEnum):
+    LINUX = "linux"
+    WINDOWS = "windows"
+
+
+class Role(StrEnum):
+    WORKSTATION = "workstation"
+    SERVER = "server"
+    DOMAIN_CONTROLLER = "domain_controller"
+    APPLIANCE = "appliance"
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Connection(StrEnum):
+    LOCAL = "local"
+    SSH = "ssh"
+    WINRM = "winrm"
+
+
+class Secret:
+    """A value that must never be printed, logged or stored.
+
+    ``repr`` and ``str`` hide it; only ``reveal()`` hands it to a transport.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Host:
+    """One inventory host, with everything a transport needs to reach it."""
+
+    name: str
+    address: str
+    connection: Connection
+    platform: Platform
+    role: Role
+    port: int | None = None
+    user: str | None = None
+    password: Secret | None = field(default=None, compare=False)
+    key_file: str | None = None
+    winrm_transport: str = "ntlm"
+    winrm_scheme: str = "https"
+    winrm_cert_validation: bool = True
+    winrm_ca_file: str | None = None
+    become: bool = False  # run probes through `sudo -n` (ansible_become)
+    known_hosts: tuple[str, ...] = ()  # extra known_hosts files from the inventory
+    groups: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """A one-line, secret-free description for output."""
+        where = self.address if self.port is None else f"{self.address}:{self.port}"
+        return f"{self.name} ({self.connection}, {where}, {self.platform}/{self.role})"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check on one host in one run."""
+
+    host: str
+    check_id: str
+    status: Status
+    reason: str
+    facts: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+    probe_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class HostOutcome:
+    """All results for one host, plus how the host was reached (or why not)."""
+
+    host: Host
+    results: tuple[CheckResult, ...]
+    error: str | None = None
+    duration_ms: float = 0.0
+    raw_output_digest: str | None = None

@@ -1,0 +1,1 @@
+"""Scanning: one probe bundle per host, run once, evaluated locally."""

@@ -1,0 +1,53 @@
+"""Opening the database and bringing its schema up to date."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from osiris.errors import OsirisError
+from osiris.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+
+def open_database(path: Path, *, create: bool = False) -> sqlite_utils.Database:
+    """Open (and migrate) the site database. WAL mode, foreign keys on.
+
+    Several readers and one writer may use it at once; writers wait up to 30 s.
+    """
+    if not create and not path.exists():
+        raise OsirisError(f"{path}: no database here (run `osiris init`)")
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.enable_wal()
+    db.execute("PRAGMA synchronous = NORMAL")
+    migrate(db)
+    return db
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply pending migrations, each in its own transaction. Returns the new version."""
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise OsirisError(
+            f"database schema {current} is newer than this osiris ({SCHEMA_VERSION});"
+            " upgrade osiris"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[version - 1]
+        # executescript commits implicitly; wrap so a failed migration leaves nothing
+        try:
+            db.conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+            )
+        except sqlite3.Error:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION

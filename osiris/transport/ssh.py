@@ -1,0 +1,137 @@
+"""Linux hosts over SSH with paramiko. Host keys are pinned by known_hosts.
+
+Unknown keys are refused (RejectPolicy) unless ``accept_new_host_keys`` is set, in which
+case a *new* host's key is recorded in the first known_hosts file. A *changed* key is
+always refused: paramiko raises BadHostKeyException before any policy is asked.
+"""
+
+from __future__ import annotations
+
+import select
+import threading
+import time
+from pathlib import Path
+
+import paramiko
+
+from osiris.model import Host
+from osiris.transport.base import CommandOutput, FailureKind, TransportError, TransportOptions
+
+_KNOWN_HOSTS_LOCK = threading.Lock()
+
+
+def _fingerprint(key: paramiko.PKey) -> str:
+    return f"{key.get_name()} {key.fingerprint}"
+
+
+class _Refuse(paramiko.MissingHostKeyPolicy):
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        raise TransportError(
+            FailureKind.HOST_KEY,
+            f"unknown host key {_fingerprint(key)} for {hostname}; add it to known_hosts"
+            " or pass --accept-new-host-keys",
+        )
+
+
+class _AcceptNew(paramiko.MissingHostKeyPolicy):
+    """Trust on first use: record a new host's key in ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        entry = paramiko.hostkeys.HostKeyEntry([hostname], key)
+        with _KNOWN_HOSTS_LOCK:
+            self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with self._path.open("a") as handle:
+                handle.write(entry.to_line() or "")
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+class SshTransport:
+    def __init__(self, host: Host, options: TransportOptions) -> None:
+        self._host = host
+        self._client = paramiko.SSHClient()
+        files = [Path(f).expanduser() for f in (*host.known_hosts, *options.known_hosts)]
+        for path in files:
+            if path.is_file():
+                self._client.load_host_keys(str(path))
+        policy: paramiko.MissingHostKeyPolicy = _Refuse()
+        if options.accept_new_host_keys:
+            policy = _AcceptNew(files[0] if files else Path("~/.ssh/known_hosts").expanduser())
+        self._client.set_missing_host_key_policy(policy)
+        self._connect(options.connect_timeout)
+
+    def _connect(self, timeout: float) -> None:
+        host = self._host
+        try:
+            self._client.connect(
+                hostname=host.address,
+                port=host.port or 22,
+                username=host.user,
+                password=host.password.reveal() if host.password else None,
+                key_filename=host.key_file,
+                timeout=timeout,
+                banner_timeout=timeout,
+                auth_timeout=timeout,
+                look_for_keys=host.key_file is None and host.password is None,
+                allow_agent=host.password is None,
+            )
+        except TransportError:
+            raise
+        except paramiko.BadHostKeyException as exc:
+            raise TransportError(
+                FailureKind.HOST_KEY,
+                f"host key mismatch for {host.address}: got {_fingerprint(exc.key)},"
+                f" known_hosts has {_fingerprint(exc.expected_key)}; refusing to connect",
+            ) from None
+        except paramiko.AuthenticationException as exc:
+            raise TransportError(FailureKind.AUTH, f"authentication failed: {exc}") from None
+        except TimeoutError:
+            raise TransportError(
+                FailureKind.TIMEOUT, f"connect timed out after {timeout:g} s"
+            ) from None
+        except (OSError, paramiko.SSHException) as exc:
+            raise TransportError(FailureKind.UNREACHABLE, str(exc) or type(exc).__name__) from None
+
+    def run(self, script: str, *, timeout: float) -> CommandOutput:
+        deadline = time.monotonic() + timeout
+        transport = self._client.get_transport()
+        if transport is None:
+            raise TransportError(FailureKind.UNREACHABLE, "connection closed")
+        channel = transport.open_session(timeout=timeout)
+        try:
+            become = self._host.become and self._host.user not in (None, "root")
+            channel.exec_command("sudo -n sh -s" if become else "sh -s")
+            channel.sendall(script.encode())
+            channel.shutdown_write()
+            out, err = _drain(channel, deadline, timeout)
+            return CommandOutput(out, err, channel.recv_exit_status())
+        finally:
+            channel.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _drain(channel: paramiko.Channel, deadline: float, timeout: float) -> tuple[str, str]:
+    out: list[bytes] = []
+    err: list[bytes] = []
+    while True:
+        if channel.recv_ready():
+            out.append(channel.recv(65536))
+        elif channel.recv_stderr_ready():
+            err.append(channel.recv_stderr(65536))
+        elif channel.exit_status_ready() and channel.eof_received:
+            break
+        else:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TransportError(FailureKind.TIMEOUT, f"no answer within {timeout:g} s")
+            # the channel's fd signals stdout data and closure; stderr is polled
+            select.select([channel], [], [], min(remaining, 0.2))
+    return b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace")

@@ -1,0 +1,115 @@
+"""Windows hosts over WinRM with pywinrm. HTTPS with certificate validation by default.
+
+Scripts are not passed on the command line (Windows caps it near 8 KB, far below a probe
+bundle): a small bootstrap starts PowerShell with ``-EncodedCommand`` and reads the real
+script from stdin, which is sent with the WS-Man Send operation (as Ansible does).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Literal, get_args
+
+import requests
+import winrm
+from winrm.exceptions import (
+    InvalidCredentialsError,
+    WinRMError,
+    WinRMOperationTimeoutError,
+    WinRMTransportError,
+)
+
+from osiris.model import Host
+from osiris.transport.base import CommandOutput, FailureKind, TransportError, TransportOptions
+
+# The bootstrap marker lets a reader (and the lab's WinRM twin) recognise it.
+BOOTSTRAP = """# osiris:bootstrap v1
+$ErrorActionPreference = 'Stop'
+[Console]::OutputEncoding = [System.Text.Encoding]::UTF8
+$osirisScript = $input | Out-String
+& ([ScriptBlock]::Create($osirisScript))
+exit $LASTEXITCODE
+"""
+
+WinrmAuth = Literal["basic", "certificate", "ntlm", "kerberos", "credssp"]
+_AUTH: dict[str, WinrmAuth] = {name: name for name in get_args(WinrmAuth)}
+
+POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass")
+
+
+def encode_powershell(script: str) -> str:
+    """PowerShell's -EncodedCommand form: base64 of UTF-16LE."""
+    return base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+
+
+class WinrmTransport:
+    def __init__(self, host: Host, options: TransportOptions) -> None:
+        if not host.user or host.password is None:
+            raise TransportError(FailureKind.AUTH, "WinRM needs ansible_user and a password")
+        port = host.port or (5986 if host.winrm_scheme == "https" else 5985)
+        self._endpoint = f"{host.winrm_scheme}://{host.address}:{port}/wsman"
+        self._timeout = options.connect_timeout
+        self._protocol = winrm.Protocol(
+            endpoint=self._endpoint,
+            transport=_AUTH[host.winrm_transport],
+            username=host.user,
+            password=host.password.reveal(),
+            server_cert_validation="validate" if host.winrm_cert_validation else "ignore",
+            ca_trust_path=host.winrm_ca_file or "legacy_requests",
+            operation_timeout_sec=20,
+            read_timeout_sec=30,
+        )
+
+    def run(self, script: str, *, timeout: float) -> CommandOutput:
+        deadline = time.monotonic() + timeout
+        try:
+            return self._run(script, deadline, timeout)
+        except TransportError:
+            raise
+        except InvalidCredentialsError as exc:
+            raise TransportError(FailureKind.AUTH, f"authentication failed: {exc}") from None
+        except requests.exceptions.SSLError as exc:
+            raise TransportError(
+                FailureKind.HOST_KEY, f"TLS certificate of {self._endpoint} not trusted: {exc}"
+            ) from None
+        except requests.exceptions.Timeout:
+            raise TransportError(FailureKind.TIMEOUT, f"no answer within {timeout:g} s") from None
+        except requests.exceptions.ConnectionError as exc:
+            raise TransportError(FailureKind.UNREACHABLE, f"{self._endpoint}: {exc}") from None
+        except (WinRMError, WinRMTransportError) as exc:
+            raise TransportError(FailureKind.PROTOCOL, str(exc)) from None
+
+    def _run(self, script: str, deadline: float, timeout: float) -> CommandOutput:
+        protocol = self._protocol
+        shell = protocol.open_shell(codepage=65001)
+        try:
+            command = protocol.run_command(
+                shell,
+                "powershell.exe",
+                [*POWERSHELL_ARGS, "-EncodedCommand", encode_powershell(BOOTSTRAP)],
+            )
+            protocol.send_command_input(shell, command, script.encode("utf-8"), end=True)
+            out: list[bytes] = []
+            err: list[bytes] = []
+            done, code = False, -1
+            while not done:
+                if time.monotonic() > deadline:
+                    raise TransportError(FailureKind.TIMEOUT, f"no answer within {timeout:g} s")
+                try:
+                    stdout, stderr, code, done = protocol.get_command_output_raw(shell, command)
+                except WinRMOperationTimeoutError:
+                    continue  # the command is still running; ask again
+                out.append(stdout)
+                err.append(stderr)
+            protocol.cleanup_command(shell, command)
+            return CommandOutput(
+                b"".join(out).decode("utf-8", "replace"),
+                b"".join(err).decode("utf-8", "replace"),
+                code,
+            )
+        finally:
+            protocol.close_shell(shell)
+
+    def close(self) -> None:
+        pass

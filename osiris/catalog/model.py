@@ -109,7 +109,9 @@ class CheckSpec(_Frozen):
     thresholds: dict[str, ThresholdSpec] = {}
     evaluate: tuple[RuleSpec, ...] = Field(min_length=1)
     references: References
-    remediation: str | None = None
+    guidance: str = ""  # how a person fixes it by hand (shown in reports and L3 notices)
+    # the default remediation runbook's id; validated against the runbook registry
+    remediation: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
 
     @model_validator(mode="after")
     def _consistent(self) -> CheckSpec:

@@ -14,6 +14,7 @@ from osiris.cli.common import ExitCode, HomeOption, JsonOption, console
 from osiris.cli.scan import InventoryOption
 from osiris.config import resolve_home
 from osiris.model import Host
+from osiris.scan.bundle import build_bundle, new_nonce
 from osiris.scan.plan import ScanRequest, plan_scan, select_hosts
 from osiris.transport import TransportError, connect
 
@@ -85,22 +86,20 @@ def check_hosts(
             accept_new_host_keys=accept_new_host_keys,
         )
     )
-    probe = {"linux": "echo osiris-ok", "windows": "Write-Output 'osiris-ok'"}
 
     def attempt(host: Host) -> tuple[Host, str | None]:
+        # an empty probe bundle: the same path a scan takes, with nothing to probe
+        script = build_bundle(host.platform, [], new_nonce())
         try:
             transport = connect(host, plan.settings.transport)
             try:
-                output = transport.run(probe[host.platform.value], timeout=30)
+                output = transport.run(script, timeout=30)
             finally:
                 transport.close()
         except TransportError as exc:
             return host, str(exc)
-        if "osiris-ok" not in output.stdout:
-            return (
-                host,
-                f"unexpected answer (exit {output.exit_code}): {output.stderr.strip()[:200]}",
-            )
+        if output.exit_code != 0:
+            return host, f"the shell answered with exit {output.exit_code}: {output.stderr[:200]}"
         return host, None
 
     with ThreadPoolExecutor(max_workers=plan.settings.forks) as pool:

@@ -48,6 +48,7 @@ def write(tmp_path: Path, text: str, name: str = "lnx_example.yaml") -> Path:
 def test_shipped_catalog_loads_and_covers_both_platforms() -> None:
     catalog = load_catalog()
     assert len(catalog.for_platform(Platform.LINUX)) >= 8
+    assert len(catalog.for_platform(Platform.WINDOWS)) >= 8
     for check in catalog:
         assert Path(check.source).stem == check.id
 

@@ -91,4 +91,4 @@ def test_ordering_refuses_strings_and_booleans() -> None:
 def test_compiled_conditions_are_frozen() -> None:
     condition = compiled({"fact": "name", "eq": "sshd"})
     with pytest.raises(AttributeError):
-        condition.value = "other"  # type: ignore[attr-defined]
+        condition.value = "other"

@@ -1,0 +1,154 @@
+"""`osiris scan` against the lab: real Debian hosts over SSH and WinRM twins over HTTPS."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from osiris.catalog import load_catalog
+from osiris.model import Platform
+from tests.lab import drift
+from tests.lab.hosts import LabHost, ssh_argv
+from tests.lab.lab import LabState
+from tests.lab.paths import INVENTORY_FILE, SUBNET
+
+
+def scan(osiris, lab_env: dict, *args: str) -> tuple[int, dict]:
+    result = osiris("scan", "--json", *args, env=lab_env, timeout=300)
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def by_host(document: dict) -> dict[str, dict]:
+    return {h["name"]: h for h in document["hosts"]}
+
+
+def statuses(host: dict) -> dict[str, str]:
+    return {r["check_id"]: r["status"] for r in host["results"]}
+
+
+def test_linux_hosts_and_twins_in_one_run(osiris, lab: LabState, lab_env: dict, tmp_path):
+    code, document = scan(osiris, lab_env, "-i", str(INVENTORY_FILE))
+    hosts = by_host(document)
+    linux = [h.name for h in lab.hosts]
+    windows = [t.name for t in lab.twins]
+    assert len(linux) >= 3 and len(windows) >= 2
+    assert set(hosts) == {*linux, *windows}
+    catalog = load_catalog()
+    for name in linux:
+        assert hosts[name]["reached"], hosts[name]["error"]
+        assert statuses(hosts[name]) == {c.id: "pass" for c in catalog.for_platform(Platform.LINUX)}
+    for name in windows:
+        assert hosts[name]["reached"], hosts[name]["error"]
+        found = statuses(hosts[name])
+        assert set(found) == {c.id for c in catalog.for_platform(Platform.WINDOWS)}
+        assert set(found.values()) <= {"pass", "na"}, found
+    assert code == 0
+    rows = (
+        sqlite3.connect(tmp_path / "home" / "osiris.db")
+        .execute("SELECT count(*) FROM results WHERE run_id = ?", [document["run_id"]])
+        .fetchone()
+    )
+    assert rows[0] == sum(len(h["results"]) for h in document["hosts"])
+
+
+def test_drift_on_a_real_host_is_found(osiris, fresh_host: LabHost, lab_env: dict, tmp_path):
+    drift.apply(fresh_host, "ssh_root_password", "firewall_accept", "uid0_extra")
+    inventory = write_inventory(tmp_path, {fresh_host.name: fresh_host.address})
+    code, document = scan(osiris, lab_env, "-i", str(inventory))
+    found = statuses(document["hosts"][0])
+    assert found["lnx_ssh_hardening"] == "fail"
+    assert found["lnx_firewall"] == "warning"
+    assert found["lnx_privileged_accounts"] == "fail"
+    assert found["lnx_lockout"] == "pass"
+    assert code == 1
+
+
+def test_unreachable_and_garbage_hosts_are_errors_and_others_finish(
+    osiris, lab: LabState, fresh_host: LabHost, lab_env: dict, tmp_path
+):
+    # `stat` that prints garbage: the permissions probe cannot produce JSON
+    fake = (
+        "printf '#!/bin/sh\\necho \"{garbage\"\\n' > /usr/local/bin/stat"
+        " && chmod +x /usr/local/bin/stat"
+    )
+    subprocess.run(ssh_argv(fresh_host, fake), check=True, capture_output=True, timeout=30)
+    inventory = write_inventory(
+        tmp_path,
+        {
+            fresh_host.name: fresh_host.address,
+            "ghost": f"{SUBNET}.250.2",
+            "good": lab.hosts[0].address,
+        },
+    )
+    code, document = scan(osiris, lab_env, "-i", str(inventory), "--timeout", "20")
+    hosts = by_host(document)
+    assert not hosts["ghost"]["reached"]
+    assert "unreachable" in hosts["ghost"]["error"]
+    assert set(statuses(hosts["ghost"]).values()) == {"error"}
+    garbage = {r["check_id"]: r for r in hosts[fresh_host.name]["results"]}
+    assert garbage["lnx_file_permissions"]["status"] == "error"
+    assert "unexpected mode of /etc/shadow: {garbage" in garbage["lnx_file_permissions"]["reason"]
+    assert garbage["lnx_firewall"]["status"] == "pass"
+    assert set(statuses(hosts["good"]).values()) == {"pass"}
+    assert code == 2
+
+
+def test_a_wrong_host_key_is_refused_naming_the_key(osiris, lab: LabState, lab_env, tmp_path):
+    host, impostor = lab.hosts[0], lab.hosts[1]
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(f"{host.address} {impostor.host_key}\n")
+    inventory = write_inventory(tmp_path, {host.name: host.address}, known_hosts=known_hosts)
+    code, document = scan(osiris, lab_env, "-i", str(inventory))
+    (result,) = document["hosts"]
+    assert not result["reached"]
+    assert result["error"].startswith(
+        f"host_key: host key mismatch for {host.address}: got ssh-ed25519 SHA256:"
+    )
+    assert set(statuses(result).values()) == {"error"}
+    assert code == 2
+
+
+def test_unknown_host_key_needs_opt_in(osiris, lab: LabState, lab_env, tmp_path):
+    host = lab.hosts[2]
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("")
+    inventory = write_inventory(tmp_path, {host.name: host.address}, known_hosts=known_hosts)
+    code, document = scan(osiris, lab_env, "-i", str(inventory))
+    assert code == 2
+    assert "unknown host key ssh-ed25519 SHA256:" in document["hosts"][0]["error"]
+    code, document = scan(osiris, lab_env, "-i", str(inventory), "--accept-new-host-keys")
+    assert document["hosts"][0]["reached"]
+    assert host.host_key.split()[1] in known_hosts.read_text()
+
+
+def write_inventory(
+    directory: Path, hosts: dict[str, str], known_hosts: Path | None = None
+) -> Path:
+    """A one-group inventory reusing the lab's key and known_hosts (or another file)."""
+    lab_inventory = yaml.safe_load(INVENTORY_FILE.read_text())
+    variables = dict(lab_inventory["all"]["children"]["linux"]["vars"])
+    if known_hosts is not None:
+        variables["ansible_ssh_common_args"] = f"-o UserKnownHostsFile={known_hosts}"
+    inventory = {
+        "all": {"vars": variables, "hosts": {n: {"ansible_host": a} for n, a in hosts.items()}}
+    }
+    path = directory / "inventory.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    return path
+
+
+def test_inventory_check_reports_each_host(osiris, lab: LabState, lab_env, tmp_path):
+    result = osiris("inventory", "check", "-i", str(INVENTORY_FILE), "--json", env=lab_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checked = {h["name"]: h for h in json.loads(result.stdout)}
+    assert all(h["ok"] for h in checked.values())
+    assert set(checked) == {*(h.name for h in lab.hosts), *(t.name for t in lab.twins)}
+    listing = osiris("inventory", "list", "-i", str(INVENTORY_FILE), "--json", env=lab_env)
+    assert lab_env["OSIRIS_LAB_WINRM_PASSWORD"] not in listing.stdout
+    shutil.rmtree(tmp_path / "home", ignore_errors=True)

@@ -1,0 +1,51 @@
+"""`python -m tests.lab up|status|down`: the lab by hand.
+
+python -m tests.lab up --hosts 3 --light 5 --windows 3 --drift clean
+python -m tests.lab status
+python -m tests.lab down
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tests.lab import lab
+from tests.lab.drift import PROFILES
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.lab",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start a fresh lab (an earlier one is torn down)")
+    up.add_argument("--hosts", type=int, default=3, help="systemd hosts (default 3)")
+    up.add_argument("--light", type=int, default=0, help="light sshd-only hosts (max 50)")
+    up.add_argument("--windows", type=int, default=0, help="WinRM twins")
+    up.add_argument("--drift", default="clean", choices=sorted(PROFILES), help="drift profile")
+    commands.add_parser("status", help="what is running (JSON)")
+    commands.add_parser("down", help="stop everything and clean up")
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        if not 0 <= args.light <= 50:
+            parser.error("--light must be between 0 and 50")
+        state = lab.up(args.hosts, args.light, args.windows, args.drift)
+        for host in state.hosts:
+            print(f"{host.name:10} {host.kind:8} {host.address}")
+        for twin in state.twins:
+            print(f"{twin.name:10} {twin.role:17} https://127.0.0.1:{twin.https_port}/wsman")
+        print(f"inventory: {lab.INVENTORY_FILE}  ({state.timings['total']:.1f} s)")
+    elif args.command == "status":
+        print(json.dumps(lab.status(), indent=2))
+    else:
+        lab.down()
+        print("lab is down")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The cached base root filesystem every lab host boots from (read-only lower layer).
+
+Built once with debootstrap, then the packages the checks and runbooks need are added
+in a chroot (lab hosts have no route out, so everything must be in the base). The cache
+key is a digest of the recipe below: change the recipe and the base is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+from typing import IO
+
+from tests.lab.paths import CACHE_DIR
+
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+DEBOOTSTRAP_INCLUDE = ("openssh-server", "python3", "sudo", "iproute2", "procps")
+# What the checks probe and the runbooks configure. Keep sorted.
+PACKAGES = (
+    "aide",
+    "auditd",
+    "borgbackup",
+    "ca-certificates",
+    "chrony",
+    "cron",
+    "cryptsetup-bin",
+    "dbus",
+    "kmod",
+    "libpam-pwquality",
+    "logrotate",
+    "lynis",
+    "nftables",
+    "openssl",
+    "python3-apt",
+    "restic",
+    "rsyslog",
+    "systemd",
+    "systemd-sysv",
+    "ufw",
+    "unattended-upgrades",
+)
+# Applied once to the base after the packages (shell, run in the chroot).
+FINISH = (
+    "rm -f /usr/sbin/policy-rc.d",
+    "rm -f /etc/ssh/ssh_host_*",  # every host gets its own keys
+    ": > /etc/machine-id",  # systemd makes a new one per boot
+    "apt-get clean",
+)
+RECIPE_VERSION = 1
+
+
+def recipe_digest() -> str:
+    recipe = repr((RECIPE_VERSION, SUITE, MIRROR, DEBOOTSTRAP_INCLUDE, PACKAGES, FINISH))
+    return hashlib.sha256(recipe.encode()).hexdigest()[:16]
+
+
+def base_path() -> Path:
+    return CACHE_DIR / f"base-{recipe_digest()}"
+
+
+def ensure_base(log: Path | None = None) -> Path:
+    """The base rootfs, building it first if the cache lacks this recipe's version."""
+    final = base_path()
+    if (final / ".osiris-base-complete").exists():
+        return final
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    building = final.with_name(final.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)  # a killed earlier build
+    logfile = (log or CACHE_DIR / "build.log").open("w")
+    try:
+        _run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(DEBOOTSTRAP_INCLUDE)}",
+                SUITE,
+                str(building),
+                MIRROR,
+            ],
+            logfile,
+        )
+        policy = building / "usr/sbin/policy-rc.d"
+        policy.write_text("#!/bin/sh\nexit 101\n")  # no service starts inside the chroot
+        policy.chmod(0o755)
+        _run(
+            [
+                "chroot",
+                str(building),
+                "apt-get",
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                *PACKAGES,
+            ],
+            logfile,
+            env={"DEBIAN_FRONTEND": "noninteractive", "PATH": _PATH},
+        )
+        for command in FINISH:
+            _run(["chroot", str(building), "sh", "-c", command], logfile, env={"PATH": _PATH})
+    except BaseException:
+        logfile.close()
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    logfile.close()
+    (building / ".osiris-base-complete").write_text(recipe_digest() + "\n")
+    for stale in CACHE_DIR.glob("base-*"):
+        if stale.name != final.name and not stale.name.endswith(".building"):
+            shutil.rmtree(stale, ignore_errors=True)
+    building.rename(final)
+    return final
+
+
+_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _run(argv: list[str], logfile: IO[str], env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(argv, stdout=logfile, stderr=subprocess.STDOUT, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"lab base build failed: {' '.join(argv[:3])}... (see {CACHE_DIR}/build.log)"
+        )

@@ -1,0 +1,166 @@
+"""Booting lab hosts: systemd hosts (systemd-nspawn) and light hosts (sshd in a chroot).
+
+Each host is an overlay on the cached base, mounted inside a private mount namespace
+(``unshare --mount``) of the process that runs it, so the mount disappears with that
+process: a crashed or killed lab cannot leave mounts behind. Per-host files (host key,
+hostname, the client's authorized key) are written into the overlay's upper directory
+before boot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from tests.lab import network
+from tests.lab.paths import CLIENT_KEY, HOSTS_DIR, KNOWN_HOSTS_FILE, lab_address
+
+
+class Kind(StrEnum):
+    SYSTEMD = "systemd"  # systemd as PID 1, sshd as a unit: a real Debian server
+    LIGHT = "light"  # sshd alone in a chroot: cheap, for scale
+
+
+@dataclass(frozen=True)
+class LabHost:
+    name: str
+    kind: Kind
+    slot: int
+    address: str
+    namespace: str
+    pid: int
+    host_key: str  # "ssh-ed25519 AAAA..." as in known_hosts
+
+    def as_dict(self) -> dict[str, object]:
+        return {**self.__dict__, "kind": self.kind.value}
+
+
+def prepare(name: str, base: Path) -> tuple[Path, str]:
+    """Create the host's directories and per-host files; returns (host dir, host key)."""
+    directory = HOSTS_DIR / name
+    for sub in ("up", "work", "root"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    upper = directory / "up"
+    (upper / "etc/ssh").mkdir(parents=True, exist_ok=True)
+    key = upper / "etc/ssh/ssh_host_ed25519_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True
+    )
+    (upper / "etc/hostname").write_text(f"{name}\n")
+    ssh_dir = upper / "root/.ssh"
+    ssh_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (ssh_dir / "authorized_keys").write_text(Path(f"{CLIENT_KEY}.pub").read_text())
+    (ssh_dir / "authorized_keys").chmod(0o600)
+    public = key.with_suffix(".pub").read_text().split()
+    return directory, f"{public[0]} {public[1]}"
+
+
+def _overlay(base: Path, directory: Path) -> str:
+    options = f"lowerdir={base},upperdir={directory}/up,workdir={directory}/work"
+    return (
+        f"mount -t overlay overlay -o {shlex.quote(options)} {shlex.quote(str(directory / 'root'))}"
+    )
+
+
+def boot(name: str, kind: Kind, slot: int, base: Path, log: Path) -> LabHost:
+    """Start a host in the background; it is not ready until :func:`wait_ready`."""
+    directory, host_key = prepare(name, base)
+    ns = network.create(name, slot)
+    root = shlex.quote(str(directory / "root"))
+    if kind is Kind.SYSTEMD:
+        inner = (
+            f"{_overlay(base, directory)} && exec systemd-nspawn -q -D {root} --register=no"
+            f" --keep-unit --network-namespace-path=/run/netns/{ns} -b -M {name}"
+            " --console=pipe --capability=CAP_NET_ADMIN"  # its own netns: firewall tests
+        )
+        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner]
+    else:
+        inner = (
+            f"{_overlay(base, directory)} && mount -t proc proc {root}/proc"
+            f" && mkdir -p {root}/run/sshd && exec chroot {root} /usr/sbin/sshd -D -e"
+        )
+        argv = [
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "unshare",
+            "--mount",
+            "--pid",
+            "--fork",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            inner,
+        ]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+        )
+    return LabHost(name, kind, slot, lab_address(slot), ns, process.pid, host_key)
+
+
+def ssh_argv(host: LabHost | str, *command: str, timeout: int = 5) -> list[str]:
+    """ssh to a lab host with strict host key checking against the lab's known_hosts."""
+    address = host if isinstance(host, str) else host.address
+    return [
+        "ssh",
+        "-i",
+        str(CLIENT_KEY),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        f"UserKnownHostsFile={KNOWN_HOSTS_FILE}",
+        "-o",
+        f"ConnectTimeout={timeout}",
+        "-o",
+        "LogLevel=ERROR",
+        f"root@{address}",
+        *command,
+    ]
+
+
+def wait_ready(host: LabHost, deadline: float) -> str:
+    """Wait until the host answers over SSH (systemd hosts: is-system-running settled)."""
+    command = "systemctl is-system-running --wait" if host.kind is Kind.SYSTEMD else "true"
+    last = ""
+    while time.monotonic() < deadline:
+        result = subprocess.run(
+            ssh_argv(host, command),
+            capture_output=True,
+            text=True,
+            timeout=max(1, deadline - time.monotonic()),
+        )
+        state = result.stdout.strip()
+        if host.kind is Kind.LIGHT and result.returncode == 0:
+            return "running"
+        if state in ("running", "degraded"):
+            return state
+        last = (state or result.stderr.strip())[:200]
+        time.sleep(0.3)
+    raise TimeoutError(f"lab host {host.name} not ready: {last}")
+
+
+def destroy(host: LabHost) -> None:
+    """Kill one host and remove its namespace, veth and directory."""
+    import os
+    import shutil
+    import signal
+
+    for pid in {*network.pids_in(host.namespace), host.pid}:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while network.pids_in(host.namespace) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    network.delete(host.namespace)
+    network.ip("link", "delete", network.veth_name(host.slot), check=False)
+    shutil.rmtree(HOSTS_DIR / host.name, ignore_errors=True)

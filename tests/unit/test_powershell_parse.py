@@ -1,0 +1,109 @@
+"""Every PowerShell script Osiris ships or sends parses without errors.
+
+Windows cannot run here, so a syntax error in a probe, runbook or playbook script would
+only show on a customer's host. tree-sitter-powershell parses each one: the probe of
+every Windows check alone and inside the bundle ``build_bundle`` makes (where it sits in
+a scriptblock), all Windows probes in one bundle, the WinRM bootstrap, every ``*.ps1``
+in the repository, and the runbook scripts the WinRM twin simulates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tree_sitter_powershell
+from tree_sitter import Language, Node, Parser
+
+from osiris.catalog import load_catalog
+from osiris.model import Platform
+from osiris.scan.bundle import build_bundle
+from osiris.transport.winrm import BOOTSTRAP
+from tests.lab.winrm_twin.runbooks import RUNBOOKS
+
+REPO = Path(__file__).resolve().parents[2]
+NONCE = "0123456789abcdef"
+_SKIP_DIRS = {".venv", ".git", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+PARSER = Parser(Language(tree_sitter_powershell.language()))
+
+
+def _ps1_files() -> list[Path]:
+    return sorted(
+        path
+        for path in REPO.rglob("*.ps1")
+        if not _SKIP_DIRS.intersection(path.relative_to(REPO).parts)
+    )
+
+
+def collect_scripts() -> dict[str, str]:
+    """Every PowerShell script in the repository, by a name that says where it is from."""
+    checks = load_catalog().for_platform(Platform.WINDOWS)
+    scripts = {"osiris.transport.winrm.BOOTSTRAP": BOOTSTRAP}
+    for check in checks:
+        scripts[f"{check.id} probe"] = check.spec.probe.script
+        scripts[f"{check.id} bundle"] = build_bundle(Platform.WINDOWS, [check], NONCE)
+    scripts["bundle of every Windows check"] = build_bundle(Platform.WINDOWS, checks, NONCE)
+    for path in _ps1_files():
+        scripts[str(path.relative_to(REPO))] = path.read_text(encoding="utf-8-sig")
+    for runbook in RUNBOOKS.values():
+        scripts[f"runbook {runbook.id}"] = runbook.script
+    return scripts
+
+
+SCRIPTS = collect_scripts()
+
+
+def first_error(node: Node) -> Node | None:
+    """The first ERROR or MISSING node under ``node``, in source order."""
+    if node.type == "ERROR" or node.is_missing:
+        return node
+    for child in node.children:
+        if child.has_error or child.is_missing or child.type == "ERROR":
+            found = first_error(child)
+            if found is not None:
+                return found
+    return None
+
+
+def parse_problem(script: str) -> str | None:
+    """None when ``script`` parses cleanly, else where and what the first error is."""
+    source = script.encode("utf-8")
+    tree = PARSER.parse(source)
+    if not tree.root_node.has_error:
+        return None
+    node = first_error(tree.root_node)
+    if node is None:
+        return "the parse tree has an error that no node reports"
+    line = source.splitlines()[min(node.start_point.row, len(source.splitlines()) - 1)]
+    kind = f"missing {node.type}" if node.is_missing else "syntax error"
+    return (
+        f"{kind} at line {node.start_point.row + 1}, column {node.start_point.column + 1}: "
+        f"{line.decode('utf-8', 'replace').strip()!r}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_script_parses(name: str) -> None:
+    assert parse_problem(SCRIPTS[name]) is None, f"{name}: {parse_problem(SCRIPTS[name])}"
+
+
+def test_enough_scripts_were_parsed() -> None:
+    windows_checks = load_catalog().for_platform(Platform.WINDOWS)
+    assert len(windows_checks) >= 10
+    assert len(SCRIPTS) >= 10
+    assert len(SCRIPTS) >= 2 * len(windows_checks) + 2 + len(RUNBOOKS)
+    assert all(text.strip() for text in SCRIPTS.values())
+
+
+@pytest.mark.parametrize(
+    ("script", "line"),
+    [
+        ("$a = 1\nif ($a { 'yes' }\n", 2),
+        ("$facts = [ordered]@{\n    a = 1\n", 1),
+        ("foreach ($x in 1, 2) {\n  $x\n}\n}\n", 4),
+    ],
+)
+def test_a_broken_script_is_reported_with_its_line(script: str, line: int) -> None:
+    problem = parse_problem(script)
+    assert problem is not None
+    assert f"at line {line}," in problem

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from osiris.catalog.model import Check, CheckSpec, RuleError, compile_check
 from osiris.errors import InputError
 from osiris.model import Platform
+from osiris.shipped import shipped_dir
 from osiris.yamlfile import input_error_from, line_of, load_yaml
 
 
@@ -21,11 +22,7 @@ def default_catalog_dir() -> Path:
     override = os.environ.get("OSIRIS_CATALOG")
     if override:
         return Path(override)
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here.parent / "checks", here / "_data" / "checks"):
-        if candidate.is_dir():
-            return candidate
-    raise InputError("the check catalog directory 'checks/' was not found")
+    return shipped_dir("checks")
 
 
 def load_check(path: Path) -> Check:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from osiris.catalog.model import Check
-from osiris.errors import OsirisError
 from osiris.model import Host, HostOutcome
 from osiris.scan.interpret import ThresholdsFor
 from osiris.scan.runner import ScanSettings, scan_hosts
@@ -69,5 +68,7 @@ def _outcomes(
     settings: ScanSettings,
 ) -> Iterator[HostOutcome]:
     if engine == "ansible":
-        raise OsirisError("--engine ansible is not available yet")
+        from osiris.scan.ansible_engine import scan_hosts_with_ansible
+
+        return iter(scan_hosts_with_ansible(hosts, checks, thresholds_for, settings))
     return scan_hosts(hosts, checks, thresholds_for, settings)

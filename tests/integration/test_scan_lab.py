@@ -152,3 +152,28 @@ def test_inventory_check_reports_each_host(osiris, lab: LabState, lab_env, tmp_p
     listing = osiris("inventory", "list", "-i", str(INVENTORY_FILE), "--json", env=lab_env)
     assert lab_env["OSIRIS_LAB_WINRM_PASSWORD"] not in listing.stdout
     shutil.rmtree(tmp_path / "home", ignore_errors=True)
+
+
+def test_direct_and_ansible_engines_give_identical_results(
+    osiris, lab: LabState, fresh_host: LabHost, lab_env: dict, tmp_path
+):
+    drift.apply(fresh_host, "ssh_max_tries_10", "firewall_accept", "pwquality_12", "lockout_off")
+    hosts = {h.name: h.address for h in lab.hosts} | {fresh_host.name: fresh_host.address}
+    inventory = write_inventory(tmp_path, hosts)
+    outcomes = {}
+    for engine in ("direct", "ansible"):
+        code, document = scan(osiris, lab_env, "-i", str(inventory), "--engine", engine)
+        outcomes[engine] = (
+            code,
+            {
+                h["name"]: [
+                    (r["check_id"], r["status"], r["reason"], r["facts"]) for r in h["results"]
+                ]
+                for h in document["hosts"]
+            },
+        )
+    assert outcomes["direct"] == outcomes["ansible"]
+    code, results = outcomes["ansible"]
+    found = {check: status for check, status, _, _ in results[fresh_host.name]}
+    assert found["lnx_ssh_hardening"] == "warning" and found["lnx_lockout"] == "fail"
+    assert code == 1

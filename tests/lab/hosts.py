@@ -128,10 +128,14 @@ def ssh_argv(host: LabHost | str, *command: str, timeout: int = 5) -> list[str]:
     ]
 
 
-def wait_ready(host: LabHost, deadline: float) -> str:
-    """Wait until the host answers over SSH (systemd hosts: is-system-running settled)."""
-    command = "systemctl is-system-running --wait" if host.kind is Kind.SYSTEMD else "true"
-    last = ""
+def wait_ready(host: LabHost, deadline: float, log: Path | None = None) -> str:
+    """Wait until the host answers over SSH (systemd hosts: boot finished).
+
+    A boot that takes long (a unit waiting on a job timeout) is written to ``log`` with
+    systemd's job list, so a slow lab can be diagnosed afterwards.
+    """
+    command = "systemctl is-system-running" if host.kind is Kind.SYSTEMD else "true"
+    started, reported, last = time.monotonic(), False, ""
     while time.monotonic() < deadline:
         result = subprocess.run(
             ssh_argv(host, command),
@@ -145,7 +149,17 @@ def wait_ready(host: LabHost, deadline: float) -> str:
         if state in ("running", "degraded"):
             return state
         last = (state or result.stderr.strip())[:200]
-        time.sleep(0.3)
+        if log and not reported and state and time.monotonic() - started > 15:
+            jobs = subprocess.run(
+                ssh_argv(host, "systemctl list-jobs --no-pager"),
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout
+            with log.open("a") as out:
+                out.write(f"{host.name}: still {state} after 15 s; jobs:\n{jobs}\n")
+            reported = True
+        time.sleep(0.2)
     raise TimeoutError(f"lab host {host.name} not ready: {last}")
 
 

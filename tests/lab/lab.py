@@ -91,10 +91,12 @@ def up(hosts: int = 3, light: int = 0, windows: int = 0, profile: str = "clean")
     with locked():
         started = time.monotonic()
         cleanup.clean()
+        cleaned = time.monotonic()
         network.fence()
         STATE_FILE.unlink(missing_ok=True)
         base = ensure_base()
-        state = LabState(profile=profile, timings={"base": time.monotonic() - started})
+        state = LabState(profile=profile)
+        state.timings = {"cleanup": cleaned - started, "base": time.monotonic() - cleaned}
         _client_key()
         log = LAB_DIR / "boot.log"
         log.write_text("")
@@ -104,9 +106,13 @@ def up(hosts: int = 3, light: int = 0, windows: int = 0, profile: str = "clean")
             state.hosts = [boot(n, k, slot, base, log) for slot, (n, k) in enumerate(plan, 1)]
             state.save()  # so a crash from here on is still cleaned by pid
             _write_known_hosts(state.hosts)
+            mark = time.monotonic()
             state.twins = twins.start_all(windows, profile)
+            state.timings["twins"] = time.monotonic() - mark
             state.save()
+            mark = time.monotonic()
             _ready(state.hosts, profile)
+            state.timings["ready"] = time.monotonic() - mark
         except BaseException:
             cleanup.clean()
             raise
@@ -120,7 +126,7 @@ def _ready(hosts: list[LabHost], profile: str) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
 
     def settle(host: LabHost) -> None:
-        wait_ready(host, deadline)
+        wait_ready(host, deadline, LAB_DIR / "boot.log")
         drift.apply_profile(host, profile)
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(hosts), 16))) as pool:

@@ -1,0 +1,1 @@
+"""Ansible as osiris uses it: a generated inventory and playbooks run by ansible-runner."""

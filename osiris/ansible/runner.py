@@ -1,0 +1,130 @@
+"""Running a playbook through ansible-runner and reading back each host's task results.
+
+The private data directory is created 0700, holds no secret (passwords reach
+ansible-playbook through its environment only: ``suppress_env_files``), and is removed
+afterwards, whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+from osiris.ansible.inventory import GeneratedInventory
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    SKIPPED = "skipped"
+
+
+_EVENTS = {
+    "runner_on_ok": Outcome.OK,
+    "runner_on_failed": Outcome.FAILED,
+    "runner_on_unreachable": Outcome.UNREACHABLE,
+    "runner_on_skipped": Outcome.SKIPPED,
+}
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    host: str
+    task: str
+    outcome: Outcome
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PlaybookRun:
+    status: str  # ansible-runner's: successful, failed, timeout, canceled
+    rc: int
+    results: tuple[TaskResult, ...]
+    output_tail: str = ""  # the end of ansible-playbook's output, for failures without events
+
+    def for_host(self, host: str) -> list[TaskResult]:
+        return [r for r in self.results if r.host == host]
+
+
+def run_playbook(
+    playbook: Path,
+    inventory: GeneratedInventory,
+    *,
+    forks: int,
+    timeout: float | None = None,
+    extravars: dict[str, Any] | None = None,
+    check: bool = False,
+    diff: bool = False,
+    files: dict[str, tuple[str, str]] | None = None,
+) -> PlaybookRun:
+    """Run ``playbook`` against the generated inventory.
+
+    ``files`` maps an extra-var name to (file name, content): each file is written into
+    the private data dir and its path passed as that extra var.
+    """
+    playbook = playbook.resolve()
+    private = Path(tempfile.mkdtemp(prefix="osiris-ansible-"))
+    try:
+        os.chmod(private, 0o700)
+        inventory_path = private / "inventory.json"
+        inventory_path.write_text(json.dumps(inventory.data))
+        variables = dict(extravars or {})
+        for variable, (file_name, content) in (files or {}).items():
+            path = private / "files" / file_name
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(content)
+            variables[variable] = str(path)
+        cmdline = " ".join(flag for flag, on in (("--check", check), ("--diff", diff)) if on)
+        runner = ansible_runner.run(
+            private_data_dir=str(private),
+            project_dir=str(playbook.parent),
+            playbook=str(playbook),
+            inventory=str(inventory_path),
+            extravars=variables,
+            envvars={**_environment(private), **inventory.secret_env},
+            cmdline=cmdline or None,
+            forks=forks,
+            timeout=int(timeout) if timeout else None,
+            suppress_env_files=True,
+            quiet=True,
+        )
+        results = tuple(
+            TaskResult(
+                host=event["event_data"]["host"],
+                task=event["event_data"].get("task", ""),
+                outcome=_EVENTS[event["event"]],
+                result=event["event_data"].get("res", {}),
+            )
+            for event in runner.events
+            if event.get("event") in _EVENTS
+        )
+        tail = runner.stdout.read()[-2000:] if runner.stdout else ""
+        return PlaybookRun(runner.status, runner.rc, results, tail.strip())
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _environment(private: Path) -> dict[str, str]:
+    # the ansible-playbook installed beside this Python, even when its bin is not on PATH
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
+    return {
+        "PATH": path,
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "True",
+        "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
+        "ANSIBLE_INVENTORY_ENABLED": "yaml",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+    }

@@ -127,9 +127,9 @@ def main() -> int:
         playbook = ansible_per_check_playbook(Path(tmp))
         for n in sizes:
             hosts = [all_hosts[name] for name in names[:n]]
-            t_osiris = best_of(args.repeat, lambda: osiris_direct(hosts))
-            t_floor = best_of(args.repeat, lambda: floor(hosts))
-            t_ansible = best_of(1, lambda: ansible_per_check(hosts, playbook))
+            t_osiris = best_of(args.repeat, lambda h=hosts: osiris_direct(h))
+            t_floor = best_of(args.repeat, lambda h=hosts: floor(h))
+            t_ansible = best_of(1, lambda h=hosts: ansible_per_check(h, playbook))
             print(
                 f"{n:>3} {t_osiris:>9.2f} {t_floor:>8.2f} {t_ansible:>10.2f} "
                 f"{t_osiris / t_floor:>13.2f} {t_ansible / t_osiris:>15.1f}"

@@ -99,7 +99,8 @@ def up(hosts: int = 3, light: int = 0, windows: int = 0, profile: str = "clean")
         state.timings = {"cleanup": cleaned - started, "base": time.monotonic() - cleaned}
         _client_key()
         log = LAB_DIR / "boot.log"
-        log.write_text("")
+        with log.open("a") as out:
+            out.write(f"--- up at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         plan = [(f"sys{i}", Kind.SYSTEMD) for i in range(1, hosts + 1)]
         plan += [(f"light{i}", Kind.LIGHT) for i in range(1, light + 1)]
         try:

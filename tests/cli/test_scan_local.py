@@ -159,3 +159,18 @@ def test_runs_and_results_commands(osiris, tmp_path: Path) -> None:
     assert [(r["check_id"], r["reason"]) for r in failing] == [("lnx_a", "bad")]
     bad = osiris("results", "--status", "broken")
     assert bad.returncode == 2 and "unknown status 'broken'" in bad.stderr
+
+
+def test_filters_select_checks_by_id_tag_and_framework(osiris) -> None:
+    catalog = load_catalog()
+    by_tag = {c.id for c in catalog.for_platform(Platform.LINUX) if "ssh" in c.spec.tags}
+    result = osiris("scan", "--tags", "ssh", "--json")
+    assert {r["check_id"] for r in json.loads(result.stdout)["hosts"][0]["results"]} == by_tag
+    soc2 = {c.id for c in catalog.for_platform(Platform.LINUX) if c.spec.references.soc2}
+    result = osiris("scan", "--framework", "soc2", "--json")
+    assert {r["check_id"] for r in json.loads(result.stdout)["hosts"][0]["results"]} == soc2
+    assert soc2 != {c.id for c in catalog.for_platform(Platform.LINUX)}
+    bad = osiris("scan", "--framework", "iso27001")
+    assert bad.returncode == 2 and "unknown framework 'iso27001'" in bad.stderr
+    nothing = osiris("scan", "--limit", "no-such-host")
+    assert nothing.returncode == 2 and "matches no host" in nothing.stderr

@@ -177,3 +177,99 @@ def test_direct_and_ansible_engines_give_identical_results(
     found = {check: status for check, status, _, _ in results[fresh_host.name]}
     assert found["lnx_ssh_hardening"] == "warning" and found["lnx_lockout"] == "fail"
     assert code == 1
+
+
+def test_ssh_password_authentication(osiris, fresh_host: LabHost, lab_env: dict, tmp_path):
+    """Password from the environment through the inventory; a wrong one is an auth error."""
+    subprocess.run(
+        ssh_argv(fresh_host, "echo 'root:Lab-pass-1234' | chpasswd"),
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    drift.apply(fresh_host, "ssh_root_password")
+    inventory = tmp_path / "password.yml"
+    lab_vars = yaml.safe_load(INVENTORY_FILE.read_text())["all"]["children"]["linux"]["vars"]
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "hosts": {
+                        fresh_host.name: {
+                            "ansible_host": fresh_host.address,
+                            "ansible_user": "root",
+                            "ansible_password": "{{ lookup('env', 'LAB_ROOT_PASSWORD') }}",
+                            "ansible_ssh_common_args": lab_vars["ansible_ssh_common_args"],
+                        }
+                    }
+                }
+            }
+        )
+    )
+    env = {**lab_env, "LAB_ROOT_PASSWORD": "Lab-pass-1234"}
+    code, document = scan(osiris, env, "-i", str(inventory), "--checks", "lnx_ssh_hardening")
+    (host,) = document["hosts"]
+    assert host["reached"], host["error"]
+    assert statuses(host) == {"lnx_ssh_hardening": "fail"}
+    code, document = scan(osiris, {**env, "LAB_ROOT_PASSWORD": "wrong"}, "-i", str(inventory))
+    assert document["hosts"][0]["error"].startswith("auth: authentication failed")
+    assert code == 2
+
+
+def test_twin_over_http_ntlm_and_https_basic(osiris, lab: LabState, lab_env: dict, tmp_path):
+    """HTTP with NTLM message encryption, and HTTPS with Basic, both validated end to end."""
+    twin = lab.twins[1]
+    windows = yaml.safe_load(INVENTORY_FILE.read_text())["all"]["children"]["windows"]
+    base = {**windows["vars"], "ansible_host": "127.0.0.1", "osiris_role": "server"}
+    inventory = tmp_path / "windows.yml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "hosts": {
+                        "http-ntlm": {
+                            **base,
+                            "ansible_winrm_scheme": "http",
+                            "ansible_port": twin.http_port,
+                        },
+                        "https-basic": {
+                            **base,
+                            "ansible_winrm_transport": "basic",
+                            "ansible_port": twin.https_port,
+                        },
+                    }
+                }
+            }
+        )
+    )
+    code, document = scan(osiris, lab_env, "-i", str(inventory))
+    hosts = by_host(document)
+    for name in ("http-ntlm", "https-basic"):
+        assert hosts[name]["reached"], hosts[name]["error"]
+    assert statuses(hosts["http-ntlm"]) == statuses(hosts["https-basic"])
+
+
+def test_untrusted_winrm_certificate_is_refused(osiris, lab: LabState, lab_env, tmp_path):
+    twin = lab.twins[0]
+    windows = yaml.safe_load(INVENTORY_FILE.read_text())["all"]["children"]["windows"]
+    variables = {k: v for k, v in windows["vars"].items() if k != "ansible_winrm_ca_trust_path"}
+    inventory = tmp_path / "untrusted.yml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "hosts": {
+                        "win-untrusted": {
+                            **variables,
+                            "ansible_host": "127.0.0.1",
+                            "ansible_port": twin.https_port,
+                        }
+                    }
+                }
+            }
+        )
+    )
+    code, document = scan(osiris, lab_env, "-i", str(inventory))
+    error = document["hosts"][0]["error"]
+    assert error.startswith("host_key: TLS certificate of https://127.0.0.1:"), error
+    assert code == 2

@@ -246,6 +246,7 @@ def test_twin_over_http_ntlm_and_https_basic(osiris, lab: LabState, lab_env: dic
     hosts = by_host(document)
     for name in ("http-ntlm", "https-basic"):
         assert hosts[name]["reached"], hosts[name]["error"]
+    assert code == 0
     assert statuses(hosts["http-ntlm"]) == statuses(hosts["https-basic"])
 
 

@@ -8,6 +8,7 @@ script from stdin, which is sent with the WS-Man Send operation (as Ansible does
 from __future__ import annotations
 
 import base64
+import contextlib
 import time
 from typing import Literal, get_args
 
@@ -109,7 +110,9 @@ class WinrmTransport:
                 code,
             )
         finally:
-            protocol.close_shell(shell)
+            # a failure to close must not hide the error that brought us here
+            with contextlib.suppress(WinRMError, WinRMTransportError, requests.RequestException):
+                protocol.close_shell(shell)
 
     def close(self) -> None:
         pass

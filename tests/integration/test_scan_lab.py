@@ -274,3 +274,21 @@ def test_untrusted_winrm_certificate_is_refused(osiris, lab: LabState, lab_env, 
     error = document["hosts"][0]["error"]
     assert error.startswith("host_key: TLS certificate of https://127.0.0.1:"), error
     assert code == 2
+
+
+def test_a_host_that_does_not_answer_in_time_is_an_error(
+    osiris, lab: LabState, fresh_host: LabHost, lab_env: dict, tmp_path
+):
+    hang = (
+        "printf '#!/bin/sh\\nsleep 300\\n' > /usr/local/sbin/sshd && chmod +x /usr/local/sbin/sshd"
+    )
+    subprocess.run(ssh_argv(fresh_host, hang), check=True, capture_output=True, timeout=30)
+    inventory = write_inventory(
+        tmp_path, {fresh_host.name: fresh_host.address, "good": lab.hosts[0].address}
+    )
+    code, document = scan(osiris, lab_env, "-i", str(inventory), "--timeout", "4")
+    hosts = by_host(document)
+    assert hosts[fresh_host.name]["error"] == "timeout: no answer within 4 s"
+    assert set(statuses(hosts[fresh_host.name]).values()) == {"error"}
+    assert set(statuses(hosts["good"]).values()) == {"pass"}
+    assert code == 2

@@ -174,3 +174,14 @@ def test_filters_select_checks_by_id_tag_and_framework(osiris) -> None:
     assert bad.returncode == 2 and "unknown framework 'iso27001'" in bad.stderr
     nothing = osiris("scan", "--limit", "no-such-host")
     assert nothing.returncode == 2 and "matches no host" in nothing.stderr
+
+
+def test_bad_check_file_is_one_line_and_writes_nothing(osiris, tmp_path: Path) -> None:
+    catalog = make_catalog(tmp_path / "bad", {"lnx_a": 'echo \'{"state": "good"}\''})
+    path = catalog / "lnx_a.yaml"
+    path.write_text(path.read_text().replace("severity: low", "severity: urgent"))
+    result = osiris("scan", env={"OSIRIS_CATALOG": str(catalog)})
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"osiris: error: {path}:") and "severity: Input should be" in line
+    assert not (tmp_path / "home").exists()

@@ -3,10 +3,11 @@
 A *drift* is a small shell snippet that changes the host the way an admin (or an
 attacker) would; a *profile* is an ordered list of drifts. Profiles:
 
-- ``clean``: the host passes every Linux check of the catalog: sshd hardened through a
-  drop-in (root by key only, no passwords, MaxAuthTries 4) and sshd_config 0600;
-  nftables with an input policy of drop (SSH allowed); pam_pwquality minlen 14;
-  pam_faillock (deny 5, unlock after 900 s); usb-storage blocked; unattended upgrades on.
+- ``clean``: the host passes every Linux check of the catalog: sshd hardened through
+  drop-ins (root by key only, no passwords, MaxAuthTries 4, strong ciphers and MACs) and
+  sshd_config 0600; nftables with an input policy of drop (SSH allowed); pam_pwquality
+  minlen 14; pam_faillock (deny 5, unlock after 900 s); usb-storage blocked; unattended
+  upgrades on; TMOUT 900; 13 weekly log rotations; hardened network sysctls.
 - ``drifted``: clean, then several checks broken at once: root may log in with a
   password, the firewall is flushed, /etc/shadow is world-readable, password length 8,
   no lockout, no automatic updates, USB storage allowed, a second UID 0 account.
@@ -128,6 +129,74 @@ DRIFTS: dict[str, str] = {
     ),
 }
 
+_SYSCTL_HARDENED = """cat > /etc/sysctl.d/60-lab.conf <<'SYSCTL'
+net.ipv4.ip_forward = 0
+net.ipv4.tcp_syncookies = 1
+net.ipv4.conf.all.accept_redirects = 0
+net.ipv4.conf.default.accept_redirects = 0
+net.ipv4.conf.all.send_redirects = 0
+net.ipv4.conf.default.send_redirects = 0
+net.ipv4.conf.all.accept_source_route = 0
+net.ipv6.conf.all.accept_redirects = 0
+net.ipv6.conf.default.accept_redirects = 0
+SYSCTL
+sysctl -q -p /etc/sysctl.d/60-lab.conf"""
+
+_STRONG_SSH_CRYPTO = (
+    "printf 'Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,"
+    "aes256-ctr,aes128-ctr\\nMACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,"
+    "hmac-sha2-512,hmac-sha2-256\\n' > /etc/ssh/sshd_config.d/52-lab-crypto.conf"
+)
+
+_TMOUT = "printf 'readonly TMOUT=%s\\nexport TMOUT\\n' > /etc/profile.d/50-lab-tmout.sh"
+_ROTATE = "sed -i 's/^\\([[:space:]]*\\)rotate [0-9]*/\\1rotate %s/' /etc/logrotate.d/rsyslog"
+# OpenSSL 3 refuses TLS < 1.2 unless the security level is 0: link a system default
+# section that lowers it, as a legacy-compatibility edit would.
+_TLS_LEGACY = """sed -i 's/^\\[openssl_init\\]/&\\nssl_conf = ssl_sect/' /etc/ssl/openssl.cnf
+cat >> /etc/ssl/openssl.cnf <<'TLS'
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+CipherString = DEFAULT:@SECLEVEL=0
+TLS"""
+
+DRIFTS.update(
+    {
+        "session_timeout_on": _TMOUT % 900,
+        "session_timeout_long": _TMOUT % 1500,
+        "session_timeout_off": "rm -f /etc/profile.d/50-lab-tmout.sh",
+        "log_retention_98": _ROTATE % 13,
+        "log_retention_35": _ROTATE % 4,
+        "log_retention_14": _ROTATE % 1,
+        "log_forwarded": "echo '*.* @@10.251.0.1:514' > /etc/rsyslog.d/50-lab-forward.conf",
+        "tls_legacy": _TLS_LEGACY,
+        "suid_rogue": "cp /bin/dash /usr/local/bin/rootsh && chmod 4755 /usr/local/bin/rootsh",
+        "sysctl_hardened": _SYSCTL_HARDENED,
+        "sysctl_forwarding": "sysctl -q -w net.ipv4.ip_forward=1",
+        "sysctl_redirects": "sysctl -q -w net.ipv4.conf.all.accept_redirects=1",
+        "unit_failed": (
+            "printf '[Service]\\nExecStart=/bin/false\\n' > /etc/systemd/system/lab-broken.service"
+            " && systemctl daemon-reload && systemctl --no-block start lab-broken.service"
+            " && until systemctl -q is-failed lab-broken.service; do sleep 0.1; done"
+        ),
+        "ssh_crypto_strong": f"{_STRONG_SSH_CRYPTO} && {_RELOAD_SSHD}",
+        "ssh_crypto_default": f"rm -f /etc/ssh/sshd_config.d/52-lab-crypto.conf && {_RELOAD_SSHD}",
+        "ssh_crypto_cbc": (
+            "echo 'Ciphers aes256-ctr,aes128-cbc' > /etc/ssh/sshd_config.d/52-lab-crypto.conf"
+            f" && {_RELOAD_SSHD}"
+        ),
+        "admin_unapproved": "useradd -m -s /bin/bash alice && usermod -aG sudo alice",
+        "account_idle_100": (
+            "useradd -m -s /bin/bash olduser && echo 'olduser:Old-pass-1234' | chpasswd"
+            " && chage -d \"$(date -d '100 days ago' +%F)\" olduser"
+        ),
+        "account_idle_60": (
+            "useradd -m -s /bin/bash idleuser && echo 'idleuser:Idle-pass-1234' | chpasswd"
+            " && chage -d \"$(date -d '60 days ago' +%F)\" idleuser"
+        ),
+    }
+)
+
 PROFILES: dict[str, tuple[str, ...]] = {
     "base": (),
     "clean": (
@@ -137,6 +206,10 @@ PROFILES: dict[str, tuple[str, ...]] = {
         "lockout_on",
         "usb_blocked",
         "auto_updates_on",
+        "session_timeout_on",
+        "log_retention_98",
+        "sysctl_hardened",
+        "ssh_crypto_strong",
     ),
 }
 PROFILES["drifted"] = (

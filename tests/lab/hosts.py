@@ -10,7 +10,10 @@ before boot.
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
+import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -70,16 +73,11 @@ def _overlay(base: Path, directory: Path) -> str:
 def boot(name: str, kind: Kind, slot: int, base: Path, log: Path) -> LabHost:
     """Start a host in the background; it is not ready until :func:`wait_ready`."""
     directory, host_key = prepare(name, base)
-    ns = network.create(name, slot)
     root = shlex.quote(str(directory / "root"))
     if kind is Kind.SYSTEMD:
-        inner = (
-            f"{_overlay(base, directory)} && exec systemd-nspawn -q -D {root} --register=no"
-            f" --keep-unit --network-namespace-path=/run/netns/{ns} -b -M {name}"
-            " --console=pipe --capability=CAP_NET_ADMIN"  # its own netns: firewall tests
-        )
-        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner]
+        argv = _nspawn_argv(name, root, _overlay(base, directory), network.create_veth(slot))
     else:
+        ns = network.create(name, slot)
         inner = (
             f"{_overlay(base, directory)} && mount -t proc proc {root}/proc"
             f" && mkdir -p {root}/run/sshd && exec chroot {root} /usr/sbin/sshd -D -e"
@@ -103,7 +101,45 @@ def boot(name: str, kind: Kind, slot: int, base: Path, log: Path) -> LabHost:
         process = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
         )
+    if kind is Kind.SYSTEMD:
+        ns = network.adopt(name, slot, _container_leader(process))
     return LabHost(name, kind, slot, lab_address(slot), ns, process.pid, host_key)
+
+
+def _nspawn_argv(name: str, root: str, overlay: str, interface: str) -> list[str]:
+    # --network-interface gives the container a private network namespace, which is what
+    # makes nspawn mount /proc/sys/net writable (sysctl checks and runbooks need it).
+    # nspawn waits for udev to initialise that interface unless /sys is read-only, and this
+    # machine has no udev: /sys is remounted read-only in nspawn's private mount namespace.
+    inner = (
+        f"mount -o remount,bind,ro /sys && {overlay} && exec systemd-nspawn -q -D {root}"
+        f" --register=no --keep-unit --network-interface={interface} -b -M {name}"
+        " --console=pipe"
+    )
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner]
+
+
+def _container_leader(nspawn: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
+    """The pid of the container's init: nspawn's child in another network namespace."""
+    own = os.readlink("/proc/self/ns/net")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if nspawn.poll() is not None:
+            raise RuntimeError(f"systemd-nspawn exited with {nspawn.returncode}")
+        for child in _children(nspawn.pid):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{child}/ns/net") != own:
+                    return child
+        time.sleep(0.01)
+    raise TimeoutError("systemd-nspawn started no container")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found.extend(int(p) for p in task.read_text().split())
+    return found
 
 
 def ssh_argv(host: LabHost | str, *command: str, timeout: int = 5) -> list[str]:
@@ -165,10 +201,6 @@ def wait_ready(host: LabHost, deadline: float, log: Path | None = None) -> str:
 
 def destroy(host: LabHost) -> None:
     """Kill one host and remove its namespace, veth and directory."""
-    import os
-    import shutil
-    import signal
-
     for pid in {*network.pids_in(host.namespace), host.pid}:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 
 from tests.lab.paths import PREFIX, SUBNET, host_side_address, lab_address
 
@@ -20,17 +21,48 @@ def veth_name(slot: int) -> str:
     return f"{PREFIX}{slot}"
 
 
-def create(host: str, slot: int) -> str:
-    """Create the host's namespace and its veth; returns the namespace name."""
-    ns = namespace_name(host)
-    veth = veth_name(slot)
-    ip("netns", "add", ns)
-    ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
+def peer_name(slot: int) -> str:
+    """The lab end of the veth, before it moves into the host's namespace."""
+    return f"{PREFIX}{slot}c"
+
+
+def create_veth(slot: int) -> str:
+    """The veth pair of a slot; this machine's end is addressed and up. Returns the peer."""
+    veth, peer = veth_name(slot), peer_name(slot)
+    ip("link", "add", veth, "type", "veth", "peer", "name", peer)
     ip("addr", "add", f"{host_side_address(slot)}/30", "dev", veth)
     ip("link", "set", veth, "up")
+    return peer
+
+
+def configure_inside(ns: str, slot: int) -> None:
+    """Name the lab end eth0 inside the namespace, address it, bring it and lo up."""
+    ip("-n", ns, "link", "set", peer_name(slot), "name", "eth0")
     ip("-n", ns, "addr", "add", f"{lab_address(slot)}/30", "dev", "eth0")
     ip("-n", ns, "link", "set", "eth0", "up")
     ip("-n", ns, "link", "set", "lo", "up")
+
+
+def create(host: str, slot: int) -> str:
+    """A new named namespace holding the lab end of the slot's veth; returns its name."""
+    ns = namespace_name(host)
+    ip("netns", "add", ns)
+    ip("link", "set", create_veth(slot), "netns", ns)
+    configure_inside(ns, slot)
+    return ns
+
+
+def adopt(host: str, slot: int, pid: int) -> str:
+    """Name the namespace that process ``pid`` created (systemd-nspawn's private network,
+    into which it moved the slot's peer) and configure it like :func:`create` does."""
+    ns = namespace_name(host)
+    ip("netns", "attach", ns, str(pid))
+    deadline = time.monotonic() + 15
+    while ip("-n", ns, "link", "show", peer_name(slot), check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{peer_name(slot)} never reached the namespace {ns}")
+        time.sleep(0.01)  # nspawn moves the interface in after the container starts
+    configure_inside(ns, slot)
     return ns
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from osiris.catalog.model import Check, CheckSpec, RuleError, compile_check
 from osiris.errors import InputError
+from osiris.frameworks import load_registry
 from osiris.model import Platform
 from osiris.shipped import shipped_dir
 from osiris.yamlfile import input_error_from, line_of, load_yaml
@@ -34,6 +35,8 @@ def load_check(path: Path) -> Check:
         spec = CheckSpec.model_validate(data)
     except ValidationError as exc:
         raise input_error_from(exc, path, lines) from exc
+    # contract 2: a citation the registry does not know is a load error, not a typo
+    load_registry().validate_references(spec.references.by_framework(), file=path, lines=lines)
     if path.stem != spec.id:
         raise InputError(
             f"file name must match the id '{spec.id}'",

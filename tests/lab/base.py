@@ -21,10 +21,14 @@ DEBOOTSTRAP_INCLUDE = ("openssh-server", "python3", "sudo", "iproute2", "procps"
 # What the checks probe and the runbooks configure. Keep sorted.
 PACKAGES = (
     "aide",
+    "aide-common",
+    "apt-utils",
     "auditd",
     "borgbackup",
     "ca-certificates",
     "chrony",
+    "clamav",
+    "clamav-daemon",
     "cron",
     "cryptsetup-bin",
     "dbus",
@@ -42,6 +46,23 @@ PACKAGES = (
     "ufw",
     "unattended-upgrades",
 )
+_LAB_PACKAGES = """set -e
+build() {
+  mkdir -p /tmp/pkg/DEBIAN /tmp/pkg/usr/share/doc/osiris-lab-tool
+  printf 'Package: osiris-lab-tool\\nVersion: %s\\nArchitecture: all\\nMaintainer: lab <lab@osiris.invalid>\\nDescription: lab package\\n' "$1" > /tmp/pkg/DEBIAN/control
+  echo "$1" > /tmp/pkg/usr/share/doc/osiris-lab-tool/version
+  dpkg-deb -b /tmp/pkg "$2" >/dev/null
+  rm -rf /tmp/pkg
+}
+mkdir -p /srv/lab-security
+build 1.0 /tmp/osiris-lab-tool_1.0_all.deb
+dpkg -i /tmp/osiris-lab-tool_1.0_all.deb >/dev/null
+rm /tmp/osiris-lab-tool_1.0_all.deb
+build 1.1 /srv/lab-security/osiris-lab-tool_1.1_all.deb
+cd /srv/lab-security
+apt-ftparchive packages . > Packages
+printf 'Origin: Debian\\nLabel: Debian-Security\\nSuite: bookworm-security\\nCodename: bookworm-security\\n' > Release"""
+
 # Applied once to the base after the packages (shell, run in the chroot).
 FINISH = (
     "rm -f /usr/sbin/policy-rc.d",
@@ -49,6 +70,11 @@ FINISH = (
     # its 90 s job timeout. Skip it in containers, as systemd-timesyncd does.
     "mkdir -p /etc/systemd/system/auditd.service.d && printf '[Unit]\\n"
     "ConditionVirtualization=!container\\n' > /etc/systemd/system/auditd.service.d/lab.conf",
+    # no route out: freshclam could only fail (a failed unit on every host)
+    "systemctl mask -q clamav-freshclam.service",
+    # a package with an update waiting in a local "bookworm-security" repository, so a
+    # drift can make a security update pending without a network (tests/lab/drift.py)
+    _LAB_PACKAGES,
     "rm -f /etc/ssh/ssh_host_*",  # every host gets its own keys
     ": > /etc/machine-id",  # systemd makes a new one per boot
     "apt-get clean",

@@ -7,7 +7,8 @@ attacker) would; a *profile* is an ordered list of drifts. Profiles:
   drop-ins (root by key only, no passwords, MaxAuthTries 4, strong ciphers and MACs) and
   sshd_config 0600; nftables with an input policy of drop (SSH allowed); pam_pwquality
   minlen 14; pam_faillock (deny 5, unlock after 900 s); usb-storage blocked; unattended
-  upgrades on; TMOUT 900; 13 weekly log rotations; hardened network sysctls.
+  upgrades on; TMOUT 900; 13 weekly log rotations; hardened network sysctls; clamd
+  running; a fresh restic backup; an AIDE baseline, scheduled; fresh apt lists.
 - ``drifted``: clean, then several checks broken at once: root may log in with a
   password, the firewall is flushed, /etc/shadow is world-readable, password length 8,
   no lockout, no automatic updates, USB storage allowed, a second UID 0 account.
@@ -197,6 +198,83 @@ DRIFTS.update(
     }
 )
 
+_SYSTEMD = "[ -d /run/systemd/system ]"
+
+# A tiny ClamAV database (the EICAR test file's MD5) stands in for freshclam's, which
+# cannot be fetched without a route out; clamd is the real one. Debian's unit insists on
+# main.c[vl]d: the drop-in clears that condition.
+_CLAMAV_ON = f"""echo '44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature' > /var/lib/clamav/lab.hdb
+if {_SYSTEMD}; then
+  mkdir -p /etc/systemd/system/clamav-daemon.service.d
+  printf '[Unit]\\nConditionPathExistsGlob=\\n' > /etc/systemd/system/clamav-daemon.service.d/lab.conf
+  systemctl daemon-reload
+  systemctl --no-block start clamav-daemon.service
+  until systemctl -q is-active clamav-daemon.service; do sleep 0.1; done
+else
+  mkdir -p /run/clamav && chown clamav /run/clamav && clamd
+fi"""
+
+_RESTIC = """mkdir -p /etc/restic /srv/backup
+[ -f /etc/restic/password ] || { head -c 24 /dev/urandom | base64 > /etc/restic/password; }
+printf 'RESTIC_REPOSITORY=/srv/backup\\nRESTIC_PASSWORD_FILE=/etc/restic/password\\n' > /etc/restic/env
+chmod 600 /etc/restic/env /etc/restic/password
+export RESTIC_REPOSITORY=/srv/backup RESTIC_PASSWORD_FILE=/etc/restic/password
+[ -f /srv/backup/config ] || restic init -q
+restic backup -q --host lab /etc/hostname"""
+
+_AIDE = """mkdir -p /etc/aide /var/lib/aide
+printf 'database_in=file:/var/lib/aide/aide.db\\ndatabase_out=file:/var/lib/aide/aide.db.new\\n/etc/ssh R\\n' > /etc/aide/lab.conf
+aide --init -c /etc/aide/lab.conf >/dev/null
+mv /var/lib/aide/aide.db.new /var/lib/aide/aide.db"""
+
+_CERT_EXPIRED = """d=$(mktemp -d) && cd "$d" && mkdir newcerts && touch index.txt && echo 01 > serial
+printf '[ca]\\ndefault_ca = c\\n[c]\\ndir = .\\ndatabase = index.txt\\nnew_certs_dir = newcerts\\nserial = serial\\ndefault_md = sha256\\npolicy = p\\n[p]\\ncommonName = supplied\\n' > ca.cnf
+openssl req -new -newkey rsa:2048 -nodes -keyout key.pem -subj /CN=lab-expired -out req.csr 2>/dev/null
+openssl ca -batch -config ca.cnf -selfsign -keyfile key.pem -in req.csr -startdate 20200101000000Z -enddate 20210101000000Z -out /etc/ssl/certs/lab-expired.pem 2>/dev/null
+cd / && rm -rf "$d\""""
+
+_LAB_SECURITY_SOURCE = "/etc/apt/sources.list.d/lab-security.list"
+
+DRIFTS.update(
+    {
+        "antimalware_on": _CLAMAV_ON,
+        "antimalware_off": (
+            f"if {_SYSTEMD}; then systemctl stop clamav-daemon.service; else pkill -x clamd; fi"
+        ),
+        "antimalware_aging": "touch -d '2 days ago' /var/lib/clamav/lab.hdb",
+        "antimalware_stale": "touch -d '5 days ago' /var/lib/clamav/lab.hdb",
+        "backup_recent": _RESTIC,
+        "backup_3_days": "rm -rf /srv/backup\n"
+        + _RESTIC.replace(
+            "restic backup -q", "restic backup -q --time \"$(date -d '3 days ago' '+%F %T')\""
+        ),
+        "backup_10_days": "rm -rf /srv/backup\n"
+        + _RESTIC.replace(
+            "restic backup -q", "restic backup -q --time \"$(date -d '10 days ago' '+%F %T')\""
+        ),
+        "backup_removed": "rm -f /etc/restic/env",
+        "aide_on": f"{_AIDE}\nif {_SYSTEMD}; then systemctl enable -q dailyaidecheck.timer; fi",
+        "aide_no_database": "rm -f /var/lib/aide/aide.db",
+        "aide_unscheduled": f"if {_SYSTEMD}; then systemctl disable -q dailyaidecheck.timer; fi",
+        "aide_removed": "dpkg -r aide-common aide >/dev/null",
+        "cert_expiring": (
+            "openssl req -x509 -newkey rsa:2048 -nodes -keyout /etc/ssl/private/lab.key"
+            " -out /etc/ssl/certs/lab-expiring.pem -days 10 -subj /CN=lab 2>/dev/null"
+        ),
+        "cert_expired": _CERT_EXPIRED,
+        "apt_lists_fresh": "touch /var/lib/apt/lists/*Release /var/lib/apt/lists/*Packages",
+        "apt_lists_stale": (
+            "touch -d '30 days ago' /var/lib/apt/lists/*Release /var/lib/apt/lists/*Packages"
+        ),
+        "security_update_pending": (
+            f"echo 'deb [trusted=yes] file:/srv/lab-security ./' > {_LAB_SECURITY_SOURCE}"
+            f" && apt-get update -qq -o Dir::Etc::sourcelist={_LAB_SECURITY_SOURCE}"
+            " -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0"
+        ),
+        "reboot_pending": "touch /var/run/reboot-required",
+    }
+)
+
 PROFILES: dict[str, tuple[str, ...]] = {
     "base": (),
     "clean": (
@@ -210,6 +288,10 @@ PROFILES: dict[str, tuple[str, ...]] = {
         "log_retention_98",
         "sysctl_hardened",
         "ssh_crypto_strong",
+        "antimalware_on",
+        "backup_recent",
+        "aide_on",
+        "apt_lists_fresh",
     ),
 }
 PROFILES["drifted"] = (

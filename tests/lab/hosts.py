@@ -135,7 +135,7 @@ def _container_leader(nspawn: subprocess.Popen[bytes], timeout: float = 15.0) ->
 
 
 def _children(pid: int) -> list[int]:
-    found = []
+    found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         with contextlib.suppress(OSError):
             found.extend(int(p) for p in task.read_text().split())

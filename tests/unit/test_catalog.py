@@ -143,3 +143,12 @@ def test_file_name_must_match_id(tmp_path: Path) -> None:
 def test_unknown_check_id_is_an_error() -> None:
     with pytest.raises(InputError, match="unknown check id 'lnx_nope'"):
         load_catalog().select(ids=["lnx_nope"])
+
+
+def test_a_citation_the_registry_does_not_know_is_a_load_error(tmp_path: Path) -> None:
+    text = GOOD.replace('hipaa: ["164.312(b)"]', 'hipaa: ["164.312(b)"]\n  nist_800_53: [AU-8(1)]')
+    with pytest.raises(InputError) as caught:
+        load_check(write(tmp_path, text))
+    assert "unknown nist_800_53 control id 'AU-8(1)'" in caught.value.message
+    assert caught.value.line == 23
+    assert caught.value.field == "references.nist_800_53.0"

@@ -1,0 +1,188 @@
+"""Every Linux check, driven into each status it can report, on real lab hosts.
+
+``CASES`` lists, for each Linux check of the catalog, the drifts (tests/lab/drift.py)
+that put a clean host into each status. Round k boots one fresh host, applies the k-th
+case of every check at once (each check's drifts touch only its own files), scans it
+once and asserts every check's status. A Linux check without a pass and a fail case
+fails the test, so no check can lack one.
+
+Three checks judge what a container does not have (its own disks, clock and kernel
+audit): in the lab they can only be shown ``na``; their pass and fail rules are held by
+the unit tests of their facts (``CONTAINER_BOUND``) and need a VM to show for real.
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import zip_longest
+
+import pytest
+
+from osiris.catalog import load_catalog
+from osiris.model import Platform
+from tests.integration.test_scan_lab import write_inventory
+from tests.lab import drift
+from tests.lab import lab as lab_control
+from tests.lab.hosts import Kind
+from tests.lab.lab import LabState
+
+Case = tuple[str, tuple[str, ...]]
+
+CASES: dict[str, list[Case]] = {
+    "lnx_ssh_hardening": [
+        ("pass", ()),
+        ("fail", ("ssh_root_password",)),
+        ("warning", ("ssh_max_tries_10",)),
+    ],
+    "lnx_ssh_crypto": [
+        ("pass", ()),
+        ("fail", ("ssh_crypto_cbc",)),
+        ("warning", ("ssh_crypto_default",)),
+    ],
+    "lnx_firewall": [("pass", ()), ("fail", ("firewall_off",)), ("warning", ("firewall_accept",))],
+    "lnx_file_permissions": [
+        ("pass", ()),
+        ("fail", ("shadow_world_readable",)),
+        ("warning", ("sshd_config_readable",)),
+    ],
+    "lnx_privileged_accounts": [
+        ("pass", ()),
+        ("fail", ("uid0_extra",)),
+        ("warning", ("sudo_nopasswd",)),
+        ("fail", ("empty_password",)),
+    ],
+    "lnx_admin_accounts": [("pass", ()), ("warning", ("admin_unapproved",))],
+    "lnx_password_policy": [
+        ("pass", ()),
+        ("fail", ("pwquality_8",)),
+        ("warning", ("pwquality_12",)),
+        ("fail", ("pwquality_off",)),
+    ],
+    "lnx_lockout": [("pass", ()), ("fail", ("lockout_off",)), ("warning", ("lockout_deny_8",))],
+    "lnx_auto_updates": [
+        ("pass", ()),
+        ("fail", ("auto_updates_off",)),
+        ("warning", ("auto_updates_no_lists",)),
+        ("fail", ("auto_updates_removed",)),
+    ],
+    "lnx_usb_storage": [
+        ("pass", ()),
+        ("fail", ("usb_allowed",)),
+        ("warning", ("usb_blacklist_only",)),
+    ],
+    "lnx_disk_space": [("pass", ())],
+    "lnx_session_timeout": [
+        ("pass", ()),
+        ("fail", ("session_timeout_off",)),
+        ("warning", ("session_timeout_long",)),
+    ],
+    "lnx_log_retention": [
+        ("pass", ()),
+        ("fail", ("log_retention_14",)),
+        ("warning", ("log_retention_35",)),
+        ("pass", ("log_retention_14", "log_forwarded")),
+    ],
+    "lnx_tls_policy": [("pass", ()), ("fail", ("tls_legacy",))],
+    "lnx_suid_files": [("pass", ()), ("fail", ("suid_rogue",))],
+    "lnx_kernel_network": [
+        ("pass", ()),
+        ("fail", ("sysctl_forwarding",)),
+        ("warning", ("sysctl_redirects",)),
+    ],
+    "lnx_failed_units": [("pass", ()), ("fail", ("unit_failed",))],
+    "lnx_inactive_accounts": [
+        ("pass", ()),
+        ("fail", ("account_idle_100",)),
+        ("warning", ("account_idle_60",)),
+    ],
+    "lnx_antimalware": [
+        ("pass", ()),
+        ("fail", ("antimalware_off",)),
+        ("warning", ("antimalware_aging",)),
+        ("fail", ("antimalware_stale",)),
+    ],
+    "lnx_backup_recency": [
+        ("pass", ()),
+        ("fail", ("backup_removed",)),
+        ("warning", ("backup_3_days",)),
+        ("fail", ("backup_10_days",)),
+    ],
+    "lnx_file_integrity": [
+        ("pass", ()),
+        ("fail", ("aide_removed",)),
+        ("warning", ("aide_no_database",)),
+        ("warning", ("aide_unscheduled",)),
+    ],
+    "lnx_cert_expiry": [("pass", ()), ("fail", ("cert_expired",)), ("warning", ("cert_expiring",))],
+    "lnx_patch_level": [
+        ("pass", ()),
+        ("fail", ("security_update_pending",)),
+        ("warning", ("reboot_pending",)),
+        ("warning", ("apt_lists_stale",)),
+    ],
+    "lnx_luks": [("na", ())],
+    "lnx_time_sync": [("na", ())],
+    "lnx_auditd": [("na", ())],
+}
+# Disk space depends on this machine's disk, not on anything a drift should fill.
+NOT_DRIVEN_TO_FAIL = {"lnx_disk_space", "lnx_admin_accounts"}
+CONTAINER_BOUND = {"lnx_luks", "lnx_time_sync", "lnx_auditd"}
+
+
+def linux_checks() -> dict[str, set[str]]:
+    """Each Linux check and the statuses its rules can give."""
+    return {
+        c.id: {rule.status.value for rule in c.rules}
+        | ({"na"} if c.spec.applies.requires else set())
+        for c in load_catalog().for_platform(Platform.LINUX)
+    }
+
+
+def test_every_linux_check_has_cases() -> None:
+    checks = linux_checks()
+    assert set(CASES) == set(checks), "every Linux check needs lab cases, and only those"
+    for check_id, cases in CASES.items():
+        statuses = {status for status, _ in cases}
+        assert statuses <= checks[check_id], f"{check_id} cannot give {statuses - checks[check_id]}"
+        if check_id in CONTAINER_BOUND:
+            assert statuses == {"na"}
+        elif check_id not in NOT_DRIVEN_TO_FAIL:
+            assert {"pass", "fail"} <= statuses, f"{check_id} needs a pass and a fail case"
+    for name in {d for cases in CASES.values() for _, drifts in cases for d in drifts}:
+        assert name in drift.DRIFTS
+
+
+ROUNDS = list(zip_longest(*([(check, case) for case in cases] for check, cases in CASES.items())))
+
+
+@pytest.mark.parametrize("round_index", range(len(ROUNDS)))
+def test_round_of_cases_on_a_fresh_host(osiris, lab: LabState, lab_env, tmp_path, round_index):
+    cases = {check: case for check, case in filter(None, ROUNDS[round_index])}
+    name = f"lc{round_index}"
+    host = lab_control.add_host(name, Kind.SYSTEMD, profile="clean")
+    try:
+        drift.apply(host, *[d for _, drifts in cases.values() for d in drifts])
+        inventory = write_inventory(tmp_path, {host.name: host.address})
+        result = osiris("scan", "-i", str(inventory), "--json", env=lab_env, timeout=300)
+        found = {r["check_id"]: r for r in json.loads(result.stdout)["hosts"][0]["results"]}
+    finally:
+        lab_control.remove_host(name)
+    wrong = {
+        check: (expected, found[check]["status"], found[check]["reason"])
+        for check, (expected, _) in cases.items()
+        if found[check]["status"] != expected
+    }
+    assert not wrong, wrong
+
+
+def test_failed_units_is_na_without_systemd(osiris, lab: LabState, lab_env, tmp_path):
+    host = lab_control.add_host("lclight", Kind.LIGHT, profile="base")
+    try:
+        inventory = write_inventory(tmp_path, {host.name: host.address})
+        result = osiris(
+            "scan", "-i", str(inventory), "--checks", "lnx_failed_units", "--json", env=lab_env
+        )
+    finally:
+        lab_control.remove_host("lclight")
+    (check,) = json.loads(result.stdout)["hosts"][0]["results"]
+    assert (check["status"], check["reason"]) == ("na", "systemd is not running on this host")

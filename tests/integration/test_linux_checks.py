@@ -126,7 +126,7 @@ CASES: dict[str, list[Case]] = {
 }
 # Disk space depends on this machine's disk, not on anything a drift should fill.
 NOT_DRIVEN_TO_FAIL = {"lnx_disk_space", "lnx_admin_accounts"}
-CONTAINER_BOUND = {"lnx_luks", "lnx_time_sync", "lnx_auditd"}
+CONTAINER_BOUND = drift.CONTAINER_BOUND_CHECKS
 
 
 def linux_checks() -> dict[str, set[str]]:

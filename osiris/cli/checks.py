@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import yaml
 from rich.table import Table
 
-from osiris.catalog import load_catalog
+from osiris.catalog import default_catalog_dir, load_catalog
+from osiris.catalog.docs import render_markdown
+from osiris.catalog.lint import lint
 from osiris.cli.common import JsonOption, console
 from osiris.errors import InputError
 from osiris.model import Platform
@@ -64,3 +67,36 @@ def show_check(check_id: str, as_json: JsonOption = False) -> None:
         typer.echo(json.dumps(document, indent=2))
         return
     console.print(yaml.safe_dump(document, sort_keys=False, width=100), markup=False)
+
+
+@app.command("lint")
+def lint_checks(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Catalog directory (default: the shipped one).")
+    ] = None,
+) -> None:
+    """Schema, citations, PowerShell syntax and test coverage of every check. Exit 1 on
+    any problem."""
+    catalog_dir = directory or default_catalog_dir()
+    tests_dir = catalog_dir.parent / "tests"
+    problems = lint(catalog_dir, tests_dir if tests_dir.is_dir() else None)
+    for problem in problems:
+        typer.echo(problem)
+    count = len(list(catalog_dir.glob("*.yaml")))
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) in {count} checks", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{count} checks: clean")
+
+
+@app.command("docs")
+def docs(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+) -> None:
+    """The catalog as Markdown (docs/checks.md)."""
+    text = render_markdown(load_catalog())
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text)
+    console.print(f"wrote {output}")

@@ -1,0 +1,65 @@
+"""`osiris checks lint`: everything wrong with a catalog directory, not just the first.
+
+Looks at: each file's schema, conditions and citations (the loader's own validation),
+duplicate ids, PowerShell syntax of Windows probes (inside the bundle they run in), and,
+in a checkout, that a test under tests/ names every check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from osiris.catalog.loader import load_check
+from osiris.catalog.model import Check
+from osiris.catalog.powershell import parse_problem, parser_available
+from osiris.errors import InputError
+from osiris.model import Platform
+from osiris.scan.bundle import build_bundle
+
+
+def lint(directory: Path, tests_dir: Path | None = None) -> list[str]:
+    """One line per problem; an empty list means the catalog is clean."""
+    problems: list[str] = []
+    checks: dict[str, Check] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            check = load_check(path)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        if check.id in checks:
+            problems.append(f"{path}: id: duplicate check id '{check.id}'")
+        checks[check.id] = check
+    if not checks and not problems:
+        problems.append(f"{directory}: no checks found")
+    problems.extend(_powershell_problems(checks.values()))
+    if tests_dir is not None and tests_dir.is_dir():
+        problems.extend(_untested(checks.values(), tests_dir))
+    return problems
+
+
+def _powershell_problems(checks: Iterable[Check]) -> list[str]:
+    windows = [c for c in checks if c.platform is Platform.WINDOWS]
+    if not windows:
+        return []
+    if not parser_available():
+        return ["PowerShell not checked: tree-sitter-powershell is not installed (osiris[test])"]
+    found = []
+    for check in windows:
+        # the probe as it runs: inside the bundle's scriptblock
+        problem = parse_problem(build_bundle(Platform.WINDOWS, [check], "0" * 16))
+        if problem:
+            found.append(f"{check.source}: probe.script: PowerShell {problem}")
+    return found
+
+
+def _untested(checks: Iterable[Check], tests_dir: Path) -> list[str]:
+    text = "\n".join(p.read_text(errors="replace") for p in sorted(tests_dir.rglob("*.py")))
+    named = set(re.findall(r"\b(?:lnx|win)_[a-z0-9_]+\b", text))
+    return [
+        f"{c.source}: id: no test under {tests_dir} names '{c.id}'"
+        for c in checks
+        if c.id not in named
+    ]

@@ -4,7 +4,9 @@ Windows cannot run here, so a syntax error in a probe, runbook or playbook scrip
 only show on a customer's host. tree-sitter-powershell parses each one: the probe of
 every Windows check alone and inside the bundle ``build_bundle`` makes (where it sits in
 a scriptblock), all Windows probes in one bundle, the WinRM bootstrap, every ``*.ps1``
-in the repository, and the runbook scripts the WinRM twin simulates.
+in the repository, and the runbook scripts the WinRM twin simulates. They must also keep
+to Windows PowerShell 5.1 (what every supported Windows ships), and probes must not read
+the WinRM session user's own hive.
 """
 
 from __future__ import annotations
@@ -87,9 +89,51 @@ def test_script_parses(name: str) -> None:
     assert parse_problem(SCRIPTS[name]) is None, f"{name}: {parse_problem(SCRIPTS[name])}"
 
 
+# Windows PowerShell 5.1 has neither pipeline chains (&&, ||) nor these parameters; the
+# grammar accepts them (it rejects ??, ?. and ?: on its own).
+PS7_PARAMETERS = {"-parallel", "-ashashtable", "-skipcertificatecheck", "-asbytestream"}
+
+
+def powershell7_constructs(node: Node) -> list[str]:
+    """PowerShell 7 syntax under ``node`` that Windows PowerShell 5.1 cannot run."""
+    found = []
+    if node.type == "pipeline_chain_tail":
+        found.append(f"line {node.start_point.row + 1}: pipeline chain operator")
+    if node.type == "command_parameter" and (node.text or b"").decode().lower() in PS7_PARAMETERS:
+        found.append(f"line {node.start_point.row + 1}: {(node.text or b'').decode()}")
+    for child in node.children:
+        found += powershell7_constructs(child)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_script_runs_on_windows_powershell_5_1(name: str) -> None:
+    tree = PARSER.parse(SCRIPTS[name].encode("utf-8"))
+    assert powershell7_constructs(tree.root_node) == [], name
+
+
+@pytest.mark.parametrize(
+    ("script", "construct"),
+    [
+        ("Test-Path C:\\ && 'yes'\n", "pipeline chain operator"),
+        ("1..3 | ForEach-Object -Parallel { $_ }\n", "-Parallel"),
+    ],
+)
+def test_powershell_7_syntax_is_caught(script: str, construct: str) -> None:
+    found = powershell7_constructs(PARSER.parse(script.encode()).root_node)
+    assert found == [f"line 1: {construct}"]
+
+
+def test_probes_never_read_the_session_users_hive() -> None:
+    """HKCU of a WinRM session is the scanning account's hive, not the people's."""
+    for check in load_catalog().for_platform(Platform.WINDOWS):
+        script = check.spec.probe.script.lower()
+        assert "hkcu:" not in script and "hkey_current_user" not in script, check.id
+
+
 def test_enough_scripts_were_parsed() -> None:
     windows_checks = load_catalog().for_platform(Platform.WINDOWS)
-    assert len(windows_checks) >= 10
+    assert len(windows_checks) >= 30
     assert len(SCRIPTS) >= 10
     assert len(SCRIPTS) >= 2 * len(windows_checks) + 2 + len(RUNBOOKS)
     assert all(text.strip() for text in SCRIPTS.values())

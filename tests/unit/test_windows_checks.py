@@ -2,16 +2,18 @@
 
 Each check's real probe bundle (``build_bundle``) goes to ``WindowsTwin.run_powershell``;
 its output is split with ``parse_output`` and judged with ``evaluate``, exactly as a scan
-does. The cases are keyed by check id and the catalog drives the parametrisation, so a
-new Windows check fails here until it has a twin answer and cases that reach each status
-its rules declare.
+does. The cases (tests/lab/winrm_twin/cases.py) are keyed by check id and the catalog
+drives the parametrisation, so a new Windows check fails here until it has a twin answer
+and cases that reach every status its rules declare, ``error`` and ``na`` included.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +25,7 @@ from osiris.scan.bundle import ProbeOutput, build_bundle, new_nonce, parse_outpu
 from osiris.scan.interpret import interpret, split_applicable
 from osiris.transport import CommandOutput
 from tests.lab.winrm_twin.answers import ANSWERS
+from tests.lab.winrm_twin.cases import CASES, RUNBOOK_CASES, Case
 from tests.lab.winrm_twin.presets import DRIFTS, apply_drift, build_preset
 from tests.lab.winrm_twin.runbooks import RUNBOOKS
 from tests.lab.winrm_twin.scripts import WindowsTwin
@@ -31,95 +34,7 @@ from tests.lab.winrm_twin.state import OSIRIS_ROLES, TWIN_ROLES, HotFix, TwinRol
 NOW = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 PASS, WARNING, FAIL, ERROR, NA = Status.PASS, Status.WARNING, Status.FAIL, Status.ERROR, Status.NA
 CHECKS = {check.id: check for check in load_catalog().for_platform(Platform.WINDOWS)}
-
-# check id -> (twin role, drift, expected status). Clean hosts must pass everywhere the
-# check applies; these cases must reach every other status the check's rules declare.
-CASES: dict[str, list[tuple[TwinRole, str, Status]]] = {
-    "win_firewall": [
-        ("workstation", "firewall_public_off", FAIL),
-        ("member_server", "firewall_public_allow_inbound", FAIL),
-        ("domain_controller", "firewall_domain_off", WARNING),
-        ("workstation", "firewall_private_allow_inbound", WARNING),
-    ],
-    "win_av_status": [
-        ("workstation", "av_realtime_off", FAIL),
-        ("member_server", "av_off", FAIL),
-        ("member_server", "defender_stopped", FAIL),
-        ("workstation", "third_party_av", PASS),
-    ],
-    "win_av_signatures": [
-        ("workstation", "av_signatures_aging", WARNING),
-        ("member_server", "av_signatures_stale", FAIL),
-        ("workstation", "av_off", NA),
-        ("workstation", "third_party_av", NA),
-        ("domain_controller", "defender_stopped", ERROR),
-    ],
-    "win_bitlocker": [
-        ("workstation", "bitlocker_off", FAIL),
-        ("member_server", "bitlocker_encrypting", WARNING),
-        ("workstation", "bitlocker_suspended", WARNING),
-        ("member_server", "bitlocker_feature_missing", FAIL),
-    ],
-    "win_smbv1": [
-        ("member_server", "smb1_on", FAIL),
-        ("workstation", "smb1_client_on", FAIL),
-    ],
-    "win_rdp_nla": [
-        ("workstation", "rdp_no_nla", FAIL),
-        ("member_server", "rdp_policy_no_nla", FAIL),
-    ],
-    "win_guest_disabled": [
-        ("workstation", "guest_enabled", FAIL),
-        ("domain_controller", "guest_enabled", FAIL),
-    ],
-    "win_password_policy": [
-        ("workstation", "password_short", FAIL),
-        ("member_server", "password_complexity_off", FAIL),
-        ("workstation", "password_length_12", WARNING),
-        ("domain_controller", "password_history_short", WARNING),
-    ],
-    "win_lockout": [
-        ("workstation", "lockout_off", FAIL),
-        ("member_server", "lockout_lenient", WARNING),
-        ("domain_controller", "lockout_short_duration", WARNING),
-    ],
-    "win_screen_lock": [
-        ("workstation", "screen_lock_off", FAIL),
-        ("member_server", "screen_lock_long", WARNING),
-    ],
-    "win_audit_policy": [
-        ("workstation", "audit_logon_off", FAIL),
-        ("member_server", "audit_success_only", WARNING),
-        ("domain_controller", "audit_ds_changes_off", WARNING),
-        ("workstation", "audit_ds_changes_off", PASS),  # not asked for off a DC
-    ],
-    "win_critical_services": [
-        ("domain_controller", "dc_service_stopped", FAIL),
-        ("domain_controller", "dc_service_manual", WARNING),
-    ],
-    "win_disk_space": [
-        ("workstation", "disk_low", WARNING),
-        ("member_server", "disk_full", FAIL),
-    ],
-    "win_cert_expiry": [
-        ("member_server", "cert_expiring", WARNING),
-        ("domain_controller", "cert_expired", FAIL),
-    ],
-    "win_backup_recency": [
-        ("member_server", "backup_aging", WARNING),
-        ("domain_controller", "backup_stale", FAIL),
-        ("member_server", "backup_failed", FAIL),
-        ("member_server", "backup_never", FAIL),
-        ("member_server", "backup_feature_missing", FAIL),
-    ],
-}
-
-# runbook id -> a drift it must undo (the runbook's ``fixes`` check fails before, passes after)
-RUNBOOK_DRIFTS = {
-    "enable_firewall_profiles": "firewall_public_off",
-    "disable_smb1": "smb1_on",
-    "disable_guest": "guest_enabled",
-}
+EMPTY: Mapping[str, Any] = {}
 
 
 def roles_of(check: Check) -> list[TwinRole]:
@@ -146,13 +61,13 @@ def probe(check: Check, path: Path) -> ProbeOutput:
     return parse_output(stdout, nonce, [check.id])[check.id]
 
 
-def judge(check: Check, path: Path) -> tuple[Status, str]:
+def judge(check: Check, path: Path, overrides: Mapping[str, Any] = EMPTY) -> tuple[Status, str]:
     output = probe(check, path)
     if output.missing is not None:
         return Status(check.spec.applies.when_missing), f"{output.missing} is missing"
     if output.facts is None:
         return ERROR, output.error or "no output"
-    return evaluate(check, output.facts, check.default_thresholds())
+    return evaluate(check, output.facts, {**check.default_thresholds(), **overrides})
 
 
 def windows_host(role: TwinRole) -> Host:
@@ -165,20 +80,30 @@ def windows_host(role: TwinRole) -> Host:
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
 def test_every_windows_check_is_simulated_with_cases(check_id: str) -> None:
     check = CHECKS[check_id]
-    assert check_id in ANSWERS, f"{check_id}: no twin answer in answers.py"
-    assert check_id in CASES, f"{check_id}: no drift cases in this file"
+    assert check_id in ANSWERS, f"{check_id}: no twin answer (tests/lab/winrm_twin/answers*.py)"
+    assert check_id in CASES, f"{check_id}: no drift cases in tests/lab/winrm_twin/cases.py"
     declared = {rule.status for rule in check.rules}
     if check.spec.applies.requires and check.spec.applies.when_missing != "na":
         declared.add(Status(check.spec.applies.when_missing))
-    reached = {PASS} | {status for _, _, status in CASES[check_id]}
-    assert declared - {ERROR} <= reached, f"{check_id}: no case reaches {declared - reached}"
+    reached = {PASS} | {case.status for case in CASES[check_id]}
+    assert declared <= reached, f"{check_id}: no case reaches {declared - reached}"
 
 
-def test_cases_name_known_checks_and_every_drift_is_used() -> None:
+def test_cases_name_known_checks_roles_thresholds_and_use_every_drift() -> None:
     assert set(CASES) <= set(CHECKS)
-    used = {drift for cases in CASES.values() for _, drift, _ in cases}
+    used = {case.drift for cases in CASES.values() for case in cases}
     assert used <= set(DRIFTS)
     assert set(DRIFTS) <= used, f"drifts no case uses: {set(DRIFTS) - used}"
+    for check_id, cases in CASES.items():
+        for case in cases:
+            assert case.role in roles_of(CHECKS[check_id]), (check_id, case)
+            assert set(case.thresholds) <= set(CHECKS[check_id].spec.thresholds), case
+
+
+def test_at_least_thirty_windows_checks_cover_every_role() -> None:
+    assert len(CHECKS) >= 30
+    for role in TWIN_ROLES:
+        assert len([c for c in CHECKS.values() if role in roles_of(c)]) >= 25, role
 
 
 # -- pass, warning, fail, na, error ------------------------------------------------------
@@ -193,16 +118,19 @@ def test_clean_host_passes(tmp_path: Path, check_id: str, role: TwinRole) -> Non
     assert status is PASS, reason
 
 
-@pytest.mark.parametrize(
-    ("check_id", "role", "drift", "expected"),
-    [(cid, *case) for cid, cases in sorted(CASES.items()) for case in cases],
-    ids=lambda value: str(value),
-)
-def test_drift_gives_status(
-    tmp_path: Path, check_id: str, role: TwinRole, drift: str, expected: Status
-) -> None:
-    status, reason = judge(CHECKS[check_id], save_host(tmp_path, role, drift))
-    assert status is expected, reason
+def _case_id(check_id: str, case: Case) -> str:
+    tuned = ",".join(f"{name}={value}" for name, value in case.thresholds.items())
+    return f"{check_id}-{case.role}-{case.drift}-{case.status}" + (f"-{tuned}" if tuned else "")
+
+
+ALL_CASES = [(cid, case) for cid, cases in sorted(CASES.items()) for case in cases]
+
+
+@pytest.mark.parametrize(("check_id", "case"), ALL_CASES, ids=[_case_id(*c) for c in ALL_CASES])
+def test_drift_gives_status(tmp_path: Path, check_id: str, case: Case) -> None:
+    path = save_host(tmp_path, case.role, case.drift)
+    status, reason = judge(CHECKS[check_id], path, case.thresholds)
+    assert status is case.status, reason
 
 
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
@@ -217,8 +145,9 @@ def test_role_filter_gives_na_elsewhere(check_id: str) -> None:
             assert [(r.check_id, r.status) for r in skipped] == [(check_id, NA)]
 
 
-def test_domain_controller_checks_are_na_on_other_roles() -> None:
-    assert roles_of(CHECKS["win_critical_services"]) == ["domain_controller"]
+def test_role_specific_checks() -> None:
+    assert roles_of(CHECKS["win_spooler_dc"]) == ["domain_controller"]
+    assert roles_of(CHECKS["win_backup_recency"]) == ["member_server", "domain_controller"]
 
 
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
@@ -226,7 +155,7 @@ def test_twin_facts_match_the_declared_shape(tmp_path: Path, check_id: str) -> N
     check = CHECKS[check_id]
     seen = 0
     for role in roles_of(check):
-        drifts = [d for r, d, _ in CASES.get(check_id, []) if r == role]
+        drifts = [case.drift for case in CASES.get(check_id, []) if case.role == role]
         for drift in [None, *drifts]:
             output = probe(check, save_host(tmp_path, role, *([drift] if drift else [])))
             if output.facts is None:
@@ -271,8 +200,9 @@ def test_drifted_profile_fails_several_checks(tmp_path: Path, role: TwinRole) ->
     WindowsState.preset(role, "drifted", now=NOW).save(path)
     statuses = scan(path, role)
     failed = {cid for cid, status in statuses.items() if status is FAIL}
-    assert len(failed) >= 6, statuses
+    assert len(failed) >= 8, statuses
     assert {"win_firewall", "win_smbv1", "win_guest_disabled", "win_rdp_nla"} <= failed
+    assert {"win_llmnr", "win_smb_signing"} <= failed
 
 
 def test_missing_cmdlet_prints_the_missing_frame(tmp_path: Path) -> None:
@@ -331,18 +261,40 @@ def test_unknown_script_gives_the_powershell_error(tmp_path: Path) -> None:
 # -- runbooks ----------------------------------------------------------------------------
 
 
-def test_every_runbook_has_a_drift_and_a_known_check() -> None:
-    assert set(RUNBOOK_DRIFTS) == set(RUNBOOKS)
+# checks that must have a runbook the twin can simulate (safe to fix unattended)
+SAFE_FIXES = {
+    "win_firewall",
+    "win_smbv1",
+    "win_guest_disabled",
+    "win_rdp_nla",
+    "win_screen_lock",
+    "win_llmnr",
+    "win_smb_signing",
+    "win_usb_storage",
+    "win_audit_policy",
+    "win_password_policy",
+    "win_lockout",
+}
+
+
+def test_every_runbook_has_drift_cases_and_a_known_check() -> None:
+    assert set(RUNBOOK_CASES) == set(RUNBOOKS)
     for runbook in RUNBOOKS.values():
         assert runbook.fixes in CHECKS
+    assert {runbook.fixes for runbook in RUNBOOKS.values()} >= SAFE_FIXES
 
 
-@pytest.mark.parametrize("runbook_id", sorted(RUNBOOKS))
-def test_runbook_fixes_its_check_measured_by_a_rescan(tmp_path: Path, runbook_id: str) -> None:
+RUNBOOK_RUNS = [(rid, *case) for rid, cases in sorted(RUNBOOK_CASES.items()) for case in cases]
+
+
+@pytest.mark.parametrize(("runbook_id", "role", "drift"), RUNBOOK_RUNS)
+def test_runbook_fixes_its_check_measured_by_a_rescan(
+    tmp_path: Path, runbook_id: str, role: TwinRole, drift: str
+) -> None:
     runbook = RUNBOOKS[runbook_id]
     check = CHECKS[runbook.fixes]
-    path = save_host(tmp_path, "workstation", RUNBOOK_DRIFTS[runbook_id])
-    assert judge(check, path)[0] is FAIL
+    path = save_host(tmp_path, role, drift)
+    assert judge(check, path)[0] in (FAIL, WARNING)
     stdout, stderr, code = twin(path).run_powershell(runbook.script)
     assert (stderr, code) == ("", 0)
     assert stdout.startswith("changed: ")

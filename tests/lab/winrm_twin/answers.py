@@ -1,45 +1,30 @@
-"""What each Osiris Windows probe returns on a host in a given ``WindowsState``.
+"""Twin answers for the first Windows checks: firewall, antivirus, encryption, SMB1, RDP,
+accounts, policies, audit, services, disks, certificates and backup.
 
-Windows cannot run here, so the twin cannot run the probes; instead each check id has one
-Python function in ``ANSWERS`` that mirrors that check's PowerShell probe step by step
-(same fact names, same order, same null/empty cases) and returns the object the probe
-would return. When a probe changes, its function here must change with it;
-tests/unit/test_windows_checks.py runs every Windows check of the catalog through the
-twin, so a check without an answer, or an answer that no longer fits the declared fact
-shape, fails there.
-
-A function raises ``ProbeError`` where the PowerShell probe would throw (the message is
-what PowerShell would say); the twin turns that into exit code 1 and a stderr frame, as
-the real bundle runner does.
+Each function mirrors its check's PowerShell probe (see ``answer_base``). Importing this
+module also imports ``answers_system`` and ``answers_hardening``, so ``ANSWERS`` holds
+every check's answer.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
+from . import answers_hardening, answers_system
+from .answer_base import (
+    ANSWERS,
+    Answer,
+    Facts,
+    ProbeError,
+    answer,
+    defender_answers,
+    rounded_hours,
+)
 from .presets import AUDIT_GUIDS
 from .state import WindowsState, parse_iso
 
-Facts = dict[str, Any]
-Answer = Callable[[WindowsState, datetime], Facts]
-ANSWERS: dict[str, Answer] = {}
-
-
-class ProbeError(Exception):
-    """The probe would throw; ``str(error)`` is PowerShell's message."""
-
-
-def answer(check_id: str) -> Callable[[Answer], Answer]:
-    """Register the function that answers the probe of ``check_id``."""
-
-    def register(function: Answer) -> Answer:
-        ANSWERS[check_id] = function
-        return function
-
-    return register
+__all__ = ["ANSWERS", "Answer", "Facts", "ProbeError", "answers_hardening", "answers_system"]
 
 
 @answer("win_firewall")
@@ -81,19 +66,13 @@ def av_status(state: WindowsState, now: datetime) -> Facts:
     return facts
 
 
-def _mp_computer_status(state: WindowsState) -> None:
-    if not state.defender.service_running:
-        raise ProbeError("Operation failed with the following error: 0x800106ba")
-
-
 @answer("win_av_signatures")
 def av_signatures(state: WindowsState, now: datetime) -> Facts:
-    _mp_computer_status(state)
+    defender_answers(state)
     defender = state.defender
     age = None
     if defender.AntivirusSignatureLastUpdated:
-        hours = (now - parse_iso(defender.AntivirusSignatureLastUpdated)).total_seconds() / 3600
-        age = round(hours, 1)
+        age = rounded_hours(now, defender.AntivirusSignatureLastUpdated)
     return {
         "AntivirusEnabled": defender.AntivirusEnabled,
         "AntivirusSignatureVersion": defender.AntivirusSignatureVersion,
@@ -149,6 +128,8 @@ def guest_disabled(state: WindowsState, now: datetime) -> Facts:
 
 
 def _system_access(state: WindowsState, names: tuple[str, ...]) -> Facts:
+    if state.security_policy.export_denied:
+        raise ProbeError("secedit /export failed with exit code 1")
     access = state.security_policy.system_access()
     return {name: access.get(name) for name in names}
 
@@ -203,7 +184,7 @@ def audit_policy(state: WindowsState, now: datetime) -> Facts:
 @answer("win_critical_services")
 def critical_services(state: WindowsState, now: datetime) -> Facts:
     services = []
-    for name in ("NTDS", "Kdc", "Netlogon", "DNS", "W32Time", "EventLog"):
+    for name in ("EventLog", "MpsSvc", "NTDS", "Kdc", "Netlogon", "DNS", "W32Time"):
         service = state.service(name)
         if service is None:
             services.append({"Name": name, "Status": "NotFound", "StartType": "NotFound"})
@@ -211,7 +192,7 @@ def critical_services(state: WindowsState, now: datetime) -> Facts:
             services.append(
                 {"Name": name, "Status": service.Status, "StartType": service.StartType}
             )
-    return {"services": services}
+    return {"is_domain_controller": state.domain_role >= 4, "services": services}
 
 
 @answer("win_disk_space")
@@ -252,8 +233,7 @@ def backup_recency(state: WindowsState, now: datetime) -> Facts:
         raise ProbeError("There is no backup summary on this computer.")
     age = None
     if summary.LastSuccessfulBackupTime:
-        hours = (now - parse_iso(summary.LastSuccessfulBackupTime)).total_seconds() / 3600
-        age = round(hours, 1)
+        age = rounded_hours(now, summary.LastSuccessfulBackupTime)
     return {
         "hours_since_success": age,
         "LastBackupResultHR": summary.LastBackupResultHR,

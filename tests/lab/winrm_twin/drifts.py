@@ -1,67 +1,37 @@
-"""Named drifts for the WinRM twin: each breaks one Windows check the way an admin or
-malware would.
+"""Named drifts for the first Windows checks (firewall, antivirus, BitLocker, SMB1, RDP,
+accounts, policies, audit, services, disks, certificates, backup): each breaks one check
+the way an admin or malware would.
 
-``apply_drift(state, name)`` changes a ``WindowsState`` in place; ``DRIFTS`` maps every
-name to its function, whose docstring says what it changes and what the check then
-reports. A drift that makes no sense for the host (a DC service on a workstation, Security
-Center on a server) raises ``DriftError``. Times are relative to ``now`` (default: the
-current time).
+The registry (``DRIFTS``, ``apply_drift``, ``DriftError``) is in ``drift_base``; importing
+this module also registers the drifts of ``drifts_system`` and ``drifts_hardening``.
+Times are relative to ``now`` (default: the current time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from .state import (
-    AntivirusProduct,
-    AuditSubcategory,
-    BackupSummary,
-    FirewallProfile,
-    LogicalDisk,
-    Service,
-    WindowsState,
-    iso,
-    now_utc,
-)
+from . import drifts_hardening, drifts_system
+from .components import AuditSubcategory, BackupSummary, LogicalDisk
+from .controls import AntivirusProduct, FirewallProfile
+from .drift_base import DRIFTS, Drift, DriftError, apply_drift, drift, existing_service, only_on
+from .state import WindowsState, iso
 
-
-class DriftError(ValueError):
-    """The drift does not apply to this host."""
-
-
-Drift = Callable[[WindowsState, datetime], None]
-DRIFTS: dict[str, Drift] = {}
-
-
-def drift(name: str) -> Callable[[Drift], Drift]:
-    def register(function: Drift) -> Drift:
-        DRIFTS[name] = function
-        return function
-
-    return register
-
-
-def apply_drift(state: WindowsState, name: str, *, now: datetime | None = None) -> None:
-    """Apply the named drift to ``state`` in place; KeyError lists the known names."""
-    try:
-        function = DRIFTS[name]
-    except KeyError:
-        raise KeyError(f"unknown drift {name!r}; known: {', '.join(sorted(DRIFTS))}") from None
-    function(state, now or now_utc())
+__all__ = [
+    "DRIFTS",
+    "Drift",
+    "DriftError",
+    "apply_drift",
+    "drifts_hardening",
+    "drifts_system",
+    "only_on",
+]
 
 
 def _profile(state: WindowsState, name: str) -> FirewallProfile:
     found = state.firewall_profile(name)
     if found is None:
         raise DriftError(f"no firewall profile {name}")
-    return found
-
-
-def _service(state: WindowsState, name: str) -> Service:
-    found = state.service(name)
-    if found is None:
-        raise DriftError(f"{state.hostname} ({state.role}) has no service {name}")
     return found
 
 
@@ -122,10 +92,11 @@ def _third_party_av(state: WindowsState, now: datetime) -> None:
 
 @drift("defender_stopped")
 def _defender_stopped(state: WindowsState, now: datetime) -> None:
-    """The Defender service is stopped: Get-MpComputerStatus throws.
-    win_av_status: fail; win_av_signatures: error (its probe throws)."""
+    """The Defender service is stopped: Get-MpComputerStatus and Get-MpPreference throw.
+    win_av_status: fail; win_av_signatures, win_defender_exclusions and
+    win_defender_cloud: error (their probes throw)."""
     state.defender.service_running = False
-    _service(state, "WinDefend").Status = "Stopped"
+    existing_service(state, "WinDefend").Status = "Stopped"
 
 
 @drift("av_signatures_aging")
@@ -283,7 +254,7 @@ def _audit_ds_changes_off(state: WindowsState, now: datetime) -> None:
 @drift("dc_service_stopped")
 def _dc_service_stopped(state: WindowsState, now: datetime) -> None:
     """Domain controllers: NTDS Stopped. win_critical_services: fail."""
-    _service(state, "NTDS").Status = "Stopped"
+    existing_service(state, "NTDS").Status = "Stopped"
 
 
 @drift("dc_service_manual")
@@ -292,7 +263,7 @@ def _dc_service_manual(state: WindowsState, now: datetime) -> None:
     warning."""
     if state.role != "domain_controller":
         raise DriftError("only a domain controller depends on Netlogon this way")
-    _service(state, "Netlogon").StartType = "Manual"
+    existing_service(state, "Netlogon").StartType = "Manual"
 
 
 def _system_disk(state: WindowsState) -> LogicalDisk:

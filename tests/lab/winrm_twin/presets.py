@@ -1,21 +1,24 @@
-"""Preset Windows hosts for the WinRM twin, and named drifts that break one check each.
+"""Preset Windows hosts for the WinRM twin.
 
 Profiles (``build_preset(role, profile)``, also ``WindowsState.preset``):
 
 - ``clean``: a well-run host of the role; every Windows check in the catalog passes.
-  workstation: Windows 11 Pro 23H2, domain member, Defender registered with Security
-  Center, BitLocker on C:, Remote Desktop off, no Windows Server Backup.
+  workstation: Windows 11 Pro 25H2 (supported to 2027-10-12), domain member, Defender
+  registered with Security Center, BitLocker on C:, Remote Desktop off, no Windows
+  Server Backup, Duo for Windows Logon, USB writes denied, LLMNR and NetBIOS off.
   member_server: Windows Server 2022 Standard, domain member, BitLocker feature on C:
   and D:, Windows Server Backup installed and recent, Remote Desktop on with NLA.
-  domain_controller: as member_server plus NTDS, Kdc, Netlogon, DNS running, Directory
-  Service Changes audited, a PDC that syncs from external NTP.
+  domain_controller: as member_server plus NTDS, Kdc, Netlogon, DNS running, the Print
+  Spooler disabled, Directory Service Changes audited, a PDC that syncs from external
+  NTP, and only Administrator in the privileged AD groups.
 - ``drifted``: ``clean`` plus the drifts in ``DRIFTED_PROFILE`` (firewall Public off,
   SMB1 on, Guest enabled, RDP without NLA, stale signatures, short passwords, no
-  lockout, no screen lock): several checks fail at once, as on a neglected host.
+  lockout, no screen lock, LLMNR on, unsigned SMB): several checks fail at once, as on a
+  neglected host.
 
-Named per-check drifts are in ``drifts.py`` (``apply_drift``, ``DRIFTS``); they are
-re-exported here so tests import one module. Times are relative to ``now`` (default: the
-current time).
+Named per-check drifts are in ``drifts.py`` and its siblings (``apply_drift``,
+``DRIFTS``); they are re-exported here so tests import one module. Times are relative to
+``now`` (default: the current time).
 """
 
 from __future__ import annotations
@@ -24,31 +27,39 @@ from datetime import datetime, timedelta
 
 from osiris.model import Role
 
-from .drifts import DRIFTS, DriftError, apply_drift
-from .state import (
-    OSIRIS_ROLES,
-    AntivirusProduct,
+from .components import (
+    MICROSOFT_SIGNER,
+    ADGroupMember,
+    ADUser,
     AuditSubcategory,
     BackupSummary,
-    BitLockerVolume,
     Certificate,
-    Defender,
-    FirewallProfile,
+    EventLogConfig,
+    FileSignature,
     HotFix,
     LocalGroupMember,
     LogicalDisk,
     OperatingSystem,
-    RemoteDesktop,
-    SchannelProtocol,
+    RunValue,
+    ScheduledTask,
     Service,
     TimeService,
-    TwinRole,
-    UsbStoragePolicy,
     UserAccount,
-    WindowsState,
-    iso,
-    now_utc,
 )
+from .controls import (
+    DUO_CREDENTIAL_PROVIDER,
+    INBOX_CREDENTIAL_PROVIDERS,
+    AntivirusProduct,
+    BitLockerVolume,
+    Defender,
+    FirewallProfile,
+    NetworkAdapterConfiguration,
+    RemoteDesktop,
+    SchannelProtocol,
+    UsbStoragePolicy,
+)
+from .drifts import DRIFTS, DriftError, apply_drift
+from .state import OSIRIS_ROLES, TwinRole, WindowsState, iso, now_utc
 
 GIB = 1024**3
 DOMAIN_SID = "S-1-5-21-1004336348-1177238915-682003330"
@@ -64,24 +75,45 @@ AUDIT_GUIDS = {
 }
 
 BASE_COMMANDS = (
+    "Get-AuthenticodeSignature",
+    "Get-ChildItem",
     "Get-CimInstance",
     "Get-Command",
     "Get-HotFix",
+    "Get-Item",
     "Get-ItemProperty",
     "Get-LocalGroupMember",
+    "Get-LocalUser",
     "Get-MpComputerStatus",
+    "Get-MpPreference",
     "Get-NetFirewallProfile",
+    "Get-ScheduledTask",
     "Get-Service",
+    "Get-SmbClientConfiguration",
     "Get-SmbServerConfiguration",
+    "Get-WinEvent",
+    "New-Item",
     "Set-CimInstance",
     "Set-ItemProperty",
+    "Set-MpPreference",
     "Set-NetFirewallProfile",
+    "Set-Service",
+    "Set-SmbClientConfiguration",
     "Set-SmbServerConfiguration",
+    "Stop-Service",
+    "Test-Path",
     "Update-MpSignature",
     "auditpol",
     "sc.exe",
     "secedit",
     "w32tm",
+)
+DC_COMMANDS = (
+    "Get-ADDefaultDomainPasswordPolicy",
+    "Get-ADDomain",
+    "Get-ADGroupMember",
+    "Search-ADAccount",
+    "Set-ADDefaultDomainPasswordPolicy",
 )
 
 __all__ = ["DRIFTED_PROFILE", "DRIFTS", "DriftError", "apply_drift", "build_preset", "twin_role"]
@@ -95,6 +127,8 @@ DRIFTED_PROFILE = (
     "password_short",
     "lockout_off",
     "screen_lock_off",
+    "llmnr_on",
+    "smb_signing_server_off",
 )
 
 
@@ -126,11 +160,11 @@ def _clean(role: TwinRole, now: datetime) -> WindowsState:
     if server:
         commands.append("Get-WBSummary")
     if role == "domain_controller":
-        commands.append("Get-ADDefaultDomainPasswordPolicy")
-    return WindowsState(
+        commands += DC_COMMANDS
+    state = WindowsState(
         hostname={"workstation": "WS01", "member_server": "FS01"}.get(role, "DC01"),
         role=role,
-        os=_os(server),
+        os=_os(role, now),
         firewall_profiles=[FirewallProfile(name) for name in ("Domain", "Private", "Public")],
         defender=Defender(AntivirusSignatureLastUpdated=iso(now - timedelta(hours=3))),
         antivirus_products=[] if server else [AntivirusProduct("Windows Defender", 397568)],
@@ -142,7 +176,7 @@ def _clean(role: TwinRole, now: datetime) -> WindowsState:
             LocalGroupMember("Administrator"),
             LocalGroupMember("PRACTICE\\Domain Admins", "Group", "ActiveDirectory"),
         ],
-        user_accounts=_accounts(role),
+        user_accounts=_accounts(role, now),
         services=_services(role),
         rdp=RemoteDesktop(fDenyTSConnections=0 if server else 1, UserAuthentication=1),
         schannel=_schannel(),
@@ -159,14 +193,35 @@ def _clean(role: TwinRole, now: datetime) -> WindowsState:
             HotFix("KB5049622", iso(now - timedelta(days=40))),
         ],
         time_service=_time_service(role, now),
+        network_adapters=[
+            NetworkAdapterConfiguration(
+                "Microsoft Hyper-V Network Adapter" if server else "Intel(R) Ethernet I219-LM",
+                TcpipNetbiosOptions=2,
+            )
+        ],
+        event_logs=[
+            EventLogConfig("Security", 196608 * 1024, OldestEventTime=iso(now - timedelta(120))),
+            EventLogConfig("Application", 32768 * 1024, OldestEventTime=iso(now - timedelta(200))),
+        ],
+        credential_providers=[*INBOX_CREDENTIAL_PROVIDERS, DUO_CREDENTIAL_PROVIDER],
         available_cmdlets=sorted(commands, key=str.lower),
     )
+    if role == "domain_controller":
+        state.ad_group_members, state.ad_users = _ad_admins(), _ad_users(now)
+    _autostart(state, server)
+    return state
 
 
-def _os(server: bool) -> OperatingSystem:
-    if server:
-        return OperatingSystem("Microsoft Windows Server 2022 Standard", "10.0.20348", "20348")
-    return OperatingSystem("Microsoft Windows 11 Pro", "10.0.22631", "22631")
+def _os(role: TwinRole, now: datetime) -> OperatingSystem:
+    if role == "workstation":
+        system = OperatingSystem("Microsoft Windows 11 Pro", "10.0.26200", "26200")
+        system.DisplayVersion = "25H2"
+    else:
+        system = OperatingSystem("Microsoft Windows Server 2022 Standard", "10.0.20348", "20348")
+        system.ProductType = 2 if role == "domain_controller" else 3
+        system.EditionID, system.DisplayVersion = "ServerStandard", "21H2"
+    system.LastBootUpTime = iso(now - timedelta(days=3))
+    return system
 
 
 def _volumes(server: bool) -> list[BitLockerVolume]:
@@ -196,10 +251,15 @@ def _audit_policy() -> list[AuditSubcategory]:
     ]
 
 
-def _accounts(role: TwinRole) -> list[UserAccount]:
+def _accounts(role: TwinRole, now: datetime) -> list[UserAccount]:
     sid = DOMAIN_SID if role == "domain_controller" else LOCAL_SID
     accounts = [
-        UserAccount("Administrator", f"{sid}-500", Disabled=role == "workstation"),
+        UserAccount(
+            "Administrator",
+            f"{sid}-500",
+            Disabled=role == "workstation",
+            LastLogon=iso(now - timedelta(days=2)),
+        ),
         UserAccount("Guest", f"{sid}-501", Disabled=True),
         UserAccount("DefaultAccount", f"{sid}-503", Disabled=True),
     ]
@@ -213,6 +273,7 @@ def _accounts(role: TwinRole) -> list[UserAccount]:
 def _services(role: TwinRole) -> list[Service]:
     services = [
         Service("EventLog"),
+        Service("MpsSvc"),
         Service("W32Time", StartType="Manual" if role == "workstation" else "Automatic"),
         Service("WinDefend"),
         Service("LanmanServer"),
@@ -237,3 +298,53 @@ def _time_service(role: TwinRole, now: datetime) -> TimeService:
     if role == "domain_controller":
         return TimeService("0.pool.ntp.org,0x8", synced, Stratum=2)
     return TimeService("DC01.practice.local", synced, Stratum=3)
+
+
+def _ad_admins() -> list[ADGroupMember]:
+    groups = ("Administrators", "Domain Admins", "Enterprise Admins", "Schema Admins")
+    return [ADGroupMember(group, "Administrator") for group in groups]
+
+
+def _ad_users(now: datetime) -> list[ADUser]:
+    def ago(days: int) -> str:
+        return iso(now - timedelta(days=days))
+
+    return [
+        ADUser("Administrator", LastLogonDate=ago(1)),
+        ADUser("Guest", Enabled=False),
+        ADUser("krbtgt", Enabled=False),
+        ADUser("dr.smith", LastLogonDate=ago(2)),
+        ADUser("frontdesk", LastLogonDate=ago(5)),
+    ]
+
+
+EDGE_UPDATE = "C:\\Program Files (x86)\\Microsoft\\EdgeUpdate\\MicrosoftEdgeUpdate.exe"
+EDGE_SIGNER = "CN=Microsoft Corporation, O=Microsoft Corporation, L=Redmond, S=Washington, C=US"
+
+
+def _autostart(state: WindowsState, server: bool) -> None:
+    """Microsoft's own autostart entries, which win_persistence leaves out."""
+    state.scheduled_tasks = [
+        ScheduledTask(
+            "\\Microsoft\\Windows\\UpdateOrchestrator\\",
+            "Schedule Scan",
+            "%systemroot%\\system32\\usoclient.exe",
+            "StartScan",
+        ),
+        ScheduledTask("\\", "MicrosoftEdgeUpdateTaskMachineCore", EDGE_UPDATE, "/c"),
+    ]
+    powershell = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+    state.file_signatures = [
+        FileSignature(EDGE_UPDATE, Subject=EDGE_SIGNER),
+        FileSignature(powershell, Subject=MICROSOFT_SIGNER),
+    ]
+    if not server:
+        tray = "C:\\Windows\\system32\\SecurityHealthSystray.exe"
+        state.run_values = [
+            RunValue(
+                "HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
+                "SecurityHealth",
+                "%windir%\\system32\\SecurityHealthSystray.exe",
+            )
+        ]
+        state.file_signatures.append(FileSignature(tray, Subject=MICROSOFT_SIGNER))

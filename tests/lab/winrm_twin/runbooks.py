@@ -1,11 +1,6 @@
-"""Windows runbooks the WinRM twin can simulate, keyed by runbook id.
-
-A runbook script names itself on a line ``# osiris:runbook <id>``. Windows cannot run
-here, so the twin does not run the PowerShell: it applies the registered Python function
-to the host's ``WindowsState`` (saved back under the state file's lock) and prints the
-same lines the script prints on Windows: ``changed: ...`` per change, or one
-``unchanged: ...`` line. Each ``Runbook`` carries an example script (parsed by
-tests/unit/test_powershell_parse.py) and the check whose re-run must pass afterwards.
+"""Windows runbooks the WinRM twin simulates: firewall profiles, SMB1 and the Guest
+account. The registry and the simulation are described in ``runbook_base``; importing
+this module also registers the runbooks of ``runbooks_network`` and ``runbooks_policy``.
 
 The real runbook files come later (playbooks/); they only need their marker line and an
 entry here with the same id to be simulated.
@@ -13,31 +8,11 @@ entry here with the same id to be simulated.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
+from . import runbooks_network, runbooks_policy
+from .runbook_base import RUNBOOK_MARKER, RUNBOOKS, Runbook, register
 from .state import WindowsState
 
-RUNBOOK_MARKER = "# osiris:runbook"
-
-
-@dataclass(frozen=True)
-class Runbook:
-    """A simulated runbook: what it fixes, its PowerShell, its effect on the state."""
-
-    id: str
-    fixes: str  # the check id that must pass after the runbook ran
-    script: str
-    apply: Callable[[WindowsState], list[str]]  # changes the state; returns printed lines
-
-
-RUNBOOKS: dict[str, Runbook] = {}
-
-
-def _register(runbook: Runbook) -> None:
-    if not runbook.script.startswith(f"{RUNBOOK_MARKER} {runbook.id}\n"):
-        raise ValueError(f"runbook {runbook.id}: the script must start with its marker line")
-    RUNBOOKS[runbook.id] = runbook
+__all__ = ["RUNBOOKS", "RUNBOOK_MARKER", "Runbook", "runbooks_network", "runbooks_policy"]
 
 
 def _enable_firewall_profiles(state: WindowsState) -> list[str]:
@@ -53,7 +28,7 @@ def _enable_firewall_profiles(state: WindowsState) -> list[str]:
     return lines or ["unchanged: every firewall profile was already on and blocking"]
 
 
-_register(
+register(
     Runbook(
         id="enable_firewall_profiles",
         fixes="win_firewall",
@@ -93,7 +68,7 @@ def _disable_smb1(state: WindowsState) -> list[str]:
     return lines or ["unchanged: SMB1 was already off"]
 
 
-_register(
+register(
     Runbook(
         id="disable_smb1",
         fixes="win_smbv1",
@@ -135,7 +110,7 @@ def _disable_guest(state: WindowsState) -> list[str]:
     return lines or ["unchanged: the Guest account was already disabled"]
 
 
-_register(
+register(
     Runbook(
         id="disable_guest",
         fixes="win_guest_disabled",

@@ -11,7 +11,9 @@ Field names are the real property names wherever a cmdlet, WMI class, registry v
 secedit key exists (``Get-NetFirewallProfile`` ``Enabled``, ``Get-MpComputerStatus``
 ``AntivirusSignatureLastUpdated``, secedit ``MinimumPasswordLength``, ...), so
 ``answers.py`` can mirror each PowerShell probe line by line. Times are ISO 8601 strings
-in UTC, e.g. ``"2025-01-31T08:00:00Z"``. Presets and drifts live in ``presets.py``.
+in UTC, e.g. ``"2025-01-31T08:00:00Z"``. The parts are dataclasses in ``components.py``
+(system, accounts, services, updates, logs) and ``controls.py`` (security settings);
+presets live in ``presets.py`` and named drifts in ``drifts.py``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,40 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from osiris.model import Role
+
+from .components import (
+    ADGroupMember,
+    ADUser,
+    AuditSubcategory,
+    BackupSummary,
+    Certificate,
+    EventLogConfig,
+    FileSignature,
+    HotFix,
+    LocalGroupMember,
+    LogicalDisk,
+    OperatingSystem,
+    RunValue,
+    ScheduledTask,
+    Service,
+    TimeService,
+    UserAccount,
+    WindowsUpdate,
+)
+from .controls import (
+    AntivirusProduct,
+    BitLockerVolume,
+    CredentialProvider,
+    Defender,
+    FirewallProfile,
+    NetworkAdapterConfiguration,
+    RemoteDesktop,
+    SchannelProtocol,
+    SecurityPolicy,
+    SmbClientConfiguration,
+    SmbSettings,
+    UsbStoragePolicy,
+)
 
 TwinRole = Literal["workstation", "member_server", "domain_controller"]
 TWIN_ROLES: tuple[TwinRole, ...] = ("workstation", "member_server", "domain_controller")
@@ -52,205 +88,6 @@ def iso(moment: datetime) -> str:
 def parse_iso(text: str) -> datetime:
     """The inverse of ``iso``."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-@dataclass
-class OperatingSystem:
-    """Win32_OperatingSystem."""
-
-    Caption: str
-    Version: str
-    BuildNumber: str
-
-
-@dataclass
-class FirewallProfile:
-    """Get-NetFirewallProfile -PolicyStore ActiveStore, one profile."""
-
-    Name: str  # Domain, Private, Public
-    Enabled: bool = True
-    DefaultInboundAction: str = "Block"  # Block, Allow, NotConfigured
-    DefaultOutboundAction: str = "Allow"
-
-
-@dataclass
-class Defender:
-    """Get-MpComputerStatus. ``service_running`` False makes the cmdlet throw."""
-
-    AntivirusSignatureLastUpdated: str | None
-    AMServiceEnabled: bool = True
-    AntivirusEnabled: bool = True
-    RealTimeProtectionEnabled: bool = True
-    AMRunningMode: str = "Normal"
-    AntivirusSignatureVersion: str = "1.421.1543.0"
-    service_running: bool = True
-
-
-@dataclass
-class AntivirusProduct:
-    """root/SecurityCenter2 AntiVirusProduct (client Windows only)."""
-
-    displayName: str
-    productState: int  # bit 0x1000 set = on (e.g. 397568 on, 393472 off)
-
-
-@dataclass
-class BitLockerVolume:
-    """Get-BitLockerVolume, one volume."""
-
-    MountPoint: str
-    VolumeType: str = "OperatingSystem"  # OperatingSystem, Data
-    ProtectionStatus: str = "On"  # On, Off, Unknown
-    VolumeStatus: str = "FullyEncrypted"
-    EncryptionPercentage: float = 100.0
-
-
-@dataclass
-class BackupSummary:
-    """Get-WBSummary (Windows Server Backup)."""
-
-    LastSuccessfulBackupTime: str | None
-    LastBackupTime: str | None
-    LastBackupResultHR: int = 0
-    LastBackupResultDetailedHR: int = 0
-    NumberOfVersions: int = 0
-
-
-@dataclass
-class AuditSubcategory:
-    """One row of ``auditpol /get /subcategory:... /r``."""
-
-    Subcategory: str
-    Guid: str  # "Subcategory GUID", braces included
-    InclusionSetting: str = "Success and Failure"  # Success, Failure, No Auditing
-
-
-@dataclass
-class SecurityPolicy:
-    """``secedit /export`` [System Access]. Lockout times are in minutes."""
-
-    MinimumPasswordAge: int = 1
-    MaximumPasswordAge: int = 90
-    MinimumPasswordLength: int = 14
-    PasswordComplexity: int = 1
-    PasswordHistorySize: int = 24
-    ClearTextPassword: int = 0
-    LockoutBadCount: int = 5
-    # secedit leaves these two out when LockoutBadCount is 0
-    LockoutDuration: int | None = 15
-    ResetLockoutCount: int | None = 15
-
-    def system_access(self) -> dict[str, int]:
-        """The [System Access] keys secedit would print, in its order."""
-        keys = dataclasses.asdict(self)
-        if self.LockoutBadCount == 0:
-            keys.pop("LockoutDuration")
-            keys.pop("ResetLockoutCount")
-        return {name: value for name, value in keys.items() if value is not None}
-
-
-@dataclass
-class LocalGroupMember:
-    """Get-LocalGroupMember Administrators, one member."""
-
-    Name: str
-    ObjectClass: str = "User"  # User, Group
-    PrincipalSource: str = "Local"  # Local, ActiveDirectory
-
-
-@dataclass
-class UserAccount:
-    """Win32_UserAccount."""
-
-    Name: str
-    SID: str
-    Disabled: bool = False
-    LocalAccount: bool = True
-
-
-@dataclass
-class Service:
-    """Get-Service, one service."""
-
-    Name: str
-    Status: str = "Running"  # Running, Stopped, ...
-    StartType: str = "Automatic"  # Automatic, Manual, Disabled
-
-
-@dataclass
-class SmbSettings:
-    """Get-SmbServerConfiguration, plus the SMB1 client driver's Start (None = removed)."""
-
-    EnableSMB1Protocol: bool = False
-    EnableSMB2Protocol: bool = True
-    RequireSecuritySignature: bool = True
-    EnableSecuritySignature: bool = True
-    mrxsmb10_start: int | None = None
-
-
-@dataclass
-class RemoteDesktop:
-    """Terminal Server registry values: local ones and Group Policy ones (None = unset)."""
-
-    fDenyTSConnections: int = 1
-    UserAuthentication: int = 1
-    policy_fDenyTSConnections: int | None = None
-    policy_UserAuthentication: int | None = None
-
-
-@dataclass
-class SchannelProtocol:
-    """SCHANNEL\\Protocols\\<Protocol>\\Server values (None = not set: the OS default)."""
-
-    Protocol: str  # SSL 2.0, SSL 3.0, TLS 1.0, TLS 1.1, TLS 1.2
-    Enabled: int | None = None
-    DisabledByDefault: int | None = None
-
-
-@dataclass
-class UsbStoragePolicy:
-    """RemovableStorageDevices policy, autoplay policy and the USBSTOR driver's Start."""
-
-    Deny_All: int | None = None
-    Deny_Write: int | None = None
-    NoDriveTypeAutoRun: int | None = None
-    USBSTOR_Start: int = 3
-
-
-@dataclass
-class Certificate:
-    """Cert:\\LocalMachine\\My, one certificate."""
-
-    Subject: str
-    NotAfter: str
-    Thumbprint: str = ""
-
-
-@dataclass
-class LogicalDisk:
-    """Win32_LogicalDisk (DriveType 3 = fixed). Sizes in bytes."""
-
-    DeviceID: str
-    Size: int
-    FreeSpace: int
-    DriveType: int = 3
-
-
-@dataclass
-class HotFix:
-    """Get-HotFix, one update."""
-
-    HotFixID: str
-    InstalledOn: str
-
-
-@dataclass
-class TimeService:
-    """``w32tm /query /status``: Source and Last Successful Sync Time."""
-
-    Source: str
-    LastSuccessfulSyncTime: str | None
-    Stratum: int = 3
 
 
 @dataclass
@@ -281,6 +118,26 @@ class WindowsState:
     certificates: list[Certificate] = field(default_factory=list)
     hotfixes: list[HotFix] = field(default_factory=list)
     time_service: TimeService | None = None
+    windows_update: WindowsUpdate = field(default_factory=WindowsUpdate)
+    smb_client: SmbClientConfiguration = field(default_factory=SmbClientConfiguration)
+    # HKLM\SOFTWARE\Policies\Microsoft\Windows NT\DNSClient EnableMulticast (LLMNR)
+    EnableMulticast: int | None = 0
+    # HKLM\SYSTEM\CurrentControlSet\Services\NetBT\Parameters NodeType (2 = P-node)
+    NodeType: int | None = None
+    network_adapters: list[NetworkAdapterConfiguration] = field(default_factory=list)
+    event_logs: list[EventLogConfig] = field(default_factory=list)
+    # ...\Policies\Microsoft\Windows\EventLog\EventForwarding\SubscriptionManager "1"
+    SubscriptionManager: str | None = None
+    ad_group_members: list[ADGroupMember] = field(default_factory=list)
+    ad_users: list[ADUser] = field(default_factory=list)
+    credential_providers: list[CredentialProvider] = field(default_factory=list)
+    # HKLM\SOFTWARE\Policies\Microsoft\PassportForWork Enabled (Windows Hello for Business)
+    PassportForWork_Enabled: int | None = None
+    # HKLM ...\CurrentVersion\Policies\System scforceoption (smart card required)
+    scforceoption: int | None = None
+    run_values: list[RunValue] = field(default_factory=list)
+    scheduled_tasks: list[ScheduledTask] = field(default_factory=list)
+    file_signatures: list[FileSignature] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.role not in TWIN_ROLES:
@@ -311,6 +168,14 @@ class WindowsState:
 
     def accounts_with_rid(self, rid: int) -> list[UserAccount]:
         return [a for a in self.user_accounts if a.LocalAccount and a.SID.endswith(f"-{rid}")]
+
+    def event_log(self, name: str) -> EventLogConfig | None:
+        return next((log for log in self.event_logs if log.LogName == name), None)
+
+    def signature(self, path: str) -> FileSignature | None:
+        """Get-AuthenticodeSignature of ``path`` (None: no such file)."""
+        wanted = path.lower()
+        return next((s for s in self.file_signatures if s.Path.lower() == wanted), None)
 
     # -- presets ----------------------------------------------------------------------
 

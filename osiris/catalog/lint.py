@@ -13,7 +13,7 @@ from pathlib import Path
 
 from osiris.catalog.loader import load_check
 from osiris.catalog.model import Check
-from osiris.catalog.powershell import parse_problem, parser_available
+from osiris.catalog.powershell import parse_problem, parser_available, powershell7_constructs
 from osiris.errors import InputError
 from osiris.model import Platform
 from osiris.scan.bundle import build_bundle
@@ -49,9 +49,12 @@ def _powershell_problems(checks: Iterable[Check]) -> list[str]:
     found = []
     for check in windows:
         # the probe as it runs: inside the bundle's scriptblock
-        problem = parse_problem(build_bundle(Platform.WINDOWS, [check], "0" * 16))
+        bundle = build_bundle(Platform.WINDOWS, [check], "0" * 16)
+        problem = parse_problem(bundle)
         if problem:
             found.append(f"{check.source}: probe.script: PowerShell {problem}")
+        for construct in powershell7_constructs(bundle):
+            found.append(f"{check.source}: probe.script: not PowerShell 5.1: {construct}")
     return found
 
 

@@ -1,13 +1,19 @@
-"""Parsing PowerShell with tree-sitter-powershell, to catch syntax errors before Windows.
+"""Checking PowerShell with tree-sitter-powershell before it ever reaches Windows.
 
-tree-sitter-powershell is a test/lint dependency (`pip install osiris[test]`); without
-it :func:`parser_available` is False and callers say so rather than pass silently.
+Two questions: does a script parse, and does it keep to Windows PowerShell 5.1 (what
+every supported Windows ships)? tree-sitter-powershell is a test/lint dependency
+(`pip install osiris[test]`); without it :func:`parser_available` is False and callers
+say so rather than pass silently.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
+
+# Windows PowerShell 5.1 has neither pipeline chains (&&, ||) nor these parameters; the
+# grammar accepts them (it rejects ??, ?. and ?: on its own).
+PS7_PARAMETERS = frozenset({"-parallel", "-ashashtable", "-skipcertificatecheck", "-asbytestream"})
 
 
 def parser_available() -> bool:
@@ -27,7 +33,7 @@ def _parser() -> Any:
 
 
 def parse_problem(script: str) -> str | None:
-    """None when ``script`` parses cleanly, else 'line N: ...' for the first error."""
+    """None when ``script`` parses cleanly, else where and what the first error is."""
     source = script.encode("utf-8")
     tree = _parser().parse(source)
     if not tree.root_node.has_error:
@@ -38,10 +44,30 @@ def parse_problem(script: str) -> str | None:
     lines = source.splitlines() or [b""]
     text = lines[min(node.start_point.row, len(lines) - 1)].decode("utf-8", "replace").strip()
     kind = f"missing {node.type}" if node.is_missing else "syntax error"
-    return f"line {node.start_point.row + 1}: {kind} near {text[:80]!r}"
+    return (
+        f"{kind} at line {node.start_point.row + 1}, column {node.start_point.column + 1}: {text!r}"
+    )
+
+
+def powershell7_constructs(script: str) -> list[str]:
+    """PowerShell 7 syntax in ``script`` that Windows PowerShell 5.1 cannot run."""
+    return _ps7(_parser().parse(script.encode("utf-8")).root_node)
+
+
+def _ps7(node: Any) -> list[str]:
+    found = []
+    if node.type == "pipeline_chain_tail":
+        found.append(f"line {node.start_point.row + 1}: pipeline chain operator")
+    text = (node.text or b"").decode()
+    if node.type == "command_parameter" and text.lower() in PS7_PARAMETERS:
+        found.append(f"line {node.start_point.row + 1}: {text}")
+    for child in node.children:
+        found += _ps7(child)
+    return found
 
 
 def _first_error(node: Any) -> Any:
+    """The first ERROR or MISSING node under ``node``, in source order."""
     if node.type == "ERROR" or node.is_missing:
         return node
     for child in node.children:

@@ -14,10 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import tree_sitter_powershell
-from tree_sitter import Language, Node, Parser
 
 from osiris.catalog import load_catalog
+from osiris.catalog.powershell import parse_problem, parser_available, powershell7_constructs
 from osiris.model import Platform
 from osiris.scan.bundle import build_bundle
 from osiris.transport.winrm import BOOTSTRAP
@@ -26,7 +25,8 @@ from tests.lab.winrm_twin.runbooks import RUNBOOKS
 REPO = Path(__file__).resolve().parents[2]
 NONCE = "0123456789abcdef"
 _SKIP_DIRS = {".venv", ".git", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
-PARSER = Parser(Language(tree_sitter_powershell.language()))
+# the test extra installs tree-sitter-powershell: never pass silently without it
+assert parser_available(), "tree-sitter-powershell is not installed (pip install -e '.[test]')"
 
 
 def _ps1_files() -> list[Path]:
@@ -55,61 +55,14 @@ def collect_scripts() -> dict[str, str]:
 SCRIPTS = collect_scripts()
 
 
-def first_error(node: Node) -> Node | None:
-    """The first ERROR or MISSING node under ``node``, in source order."""
-    if node.type == "ERROR" or node.is_missing:
-        return node
-    for child in node.children:
-        if child.has_error or child.is_missing or child.type == "ERROR":
-            found = first_error(child)
-            if found is not None:
-                return found
-    return None
-
-
-def parse_problem(script: str) -> str | None:
-    """None when ``script`` parses cleanly, else where and what the first error is."""
-    source = script.encode("utf-8")
-    tree = PARSER.parse(source)
-    if not tree.root_node.has_error:
-        return None
-    node = first_error(tree.root_node)
-    if node is None:
-        return "the parse tree has an error that no node reports"
-    line = source.splitlines()[min(node.start_point.row, len(source.splitlines()) - 1)]
-    kind = f"missing {node.type}" if node.is_missing else "syntax error"
-    return (
-        f"{kind} at line {node.start_point.row + 1}, column {node.start_point.column + 1}: "
-        f"{line.decode('utf-8', 'replace').strip()!r}"
-    )
-
-
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_script_parses(name: str) -> None:
     assert parse_problem(SCRIPTS[name]) is None, f"{name}: {parse_problem(SCRIPTS[name])}"
 
 
-# Windows PowerShell 5.1 has neither pipeline chains (&&, ||) nor these parameters; the
-# grammar accepts them (it rejects ??, ?. and ?: on its own).
-PS7_PARAMETERS = {"-parallel", "-ashashtable", "-skipcertificatecheck", "-asbytestream"}
-
-
-def powershell7_constructs(node: Node) -> list[str]:
-    """PowerShell 7 syntax under ``node`` that Windows PowerShell 5.1 cannot run."""
-    found = []
-    if node.type == "pipeline_chain_tail":
-        found.append(f"line {node.start_point.row + 1}: pipeline chain operator")
-    if node.type == "command_parameter" and (node.text or b"").decode().lower() in PS7_PARAMETERS:
-        found.append(f"line {node.start_point.row + 1}: {(node.text or b'').decode()}")
-    for child in node.children:
-        found += powershell7_constructs(child)
-    return found
-
-
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_script_runs_on_windows_powershell_5_1(name: str) -> None:
-    tree = PARSER.parse(SCRIPTS[name].encode("utf-8"))
-    assert powershell7_constructs(tree.root_node) == [], name
+    assert powershell7_constructs(SCRIPTS[name]) == [], name
 
 
 @pytest.mark.parametrize(
@@ -120,7 +73,7 @@ def test_script_runs_on_windows_powershell_5_1(name: str) -> None:
     ],
 )
 def test_powershell_7_syntax_is_caught(script: str, construct: str) -> None:
-    found = powershell7_constructs(PARSER.parse(script.encode()).root_node)
+    found = powershell7_constructs(script)
     assert found == [f"line 1: {construct}"]
 
 

@@ -17,6 +17,7 @@ import json
 from itertools import zip_longest
 
 import pytest
+import yaml
 
 from osiris.catalog import load_catalog
 from osiris.model import Platform
@@ -64,6 +65,7 @@ CASES: dict[str, list[Case]] = {
         ("fail", ("auto_updates_off",)),
         ("warning", ("auto_updates_no_lists",)),
         ("fail", ("auto_updates_removed",)),
+        ("na", ("apt_tools_removed",)),
     ],
     "lnx_usb_storage": [
         ("pass", ()),
@@ -82,7 +84,13 @@ CASES: dict[str, list[Case]] = {
         ("warning", ("log_retention_35",)),
         ("pass", ("log_retention_14", "log_forwarded")),
     ],
-    "lnx_tls_policy": [("pass", ()), ("fail", ("tls_legacy",))],
+    # na in the same round as lnx_cert_expiry's: both need openssl until it is removed
+    "lnx_tls_policy": [
+        ("pass", ()),
+        ("fail", ("tls_legacy",)),
+        ("pass", ()),
+        ("na", ("openssl_removed",)),
+    ],
     "lnx_suid_files": [("pass", ()), ("fail", ("suid_rogue",))],
     "lnx_kernel_network": [
         ("pass", ()),
@@ -113,19 +121,33 @@ CASES: dict[str, list[Case]] = {
         ("warning", ("aide_no_database",)),
         ("warning", ("aide_unscheduled",)),
     ],
-    "lnx_cert_expiry": [("pass", ()), ("fail", ("cert_expired",)), ("warning", ("cert_expiring",))],
+    "lnx_cert_expiry": [
+        ("pass", ()),
+        ("fail", ("cert_expired",)),
+        ("warning", ("cert_expiring",)),
+        ("na", ("openssl_removed",)),
+    ],
     "lnx_patch_level": [
         ("pass", ()),
         ("fail", ("security_update_pending",)),
         ("warning", ("reboot_pending",)),
         ("warning", ("apt_lists_stale",)),
+        ("na", ("apt_tools_removed",)),
     ],
     "lnx_luks": [("na", ())],
     "lnx_time_sync": [("na", ())],
     "lnx_auditd": [("na", ())],
 }
-# Disk space depends on this machine's disk, not on anything a drift should fill.
+# Disk space is this machine's disk: its warning and fail come from site thresholds
+# (test below), not from filling the disk. Admin accounts has no fail by design.
 NOT_DRIVEN_TO_FAIL = {"lnx_disk_space", "lnx_admin_accounts"}
+# Declared statuses the rounds do not reach, and why.
+NOT_IN_ROUNDS = {
+    ("lnx_tls_policy", "warning"): "OpenSSL 3 never gives it (only 1.1 without MinProtocol)",
+    ("lnx_ssh_crypto", "na"): "sshd must run for the lab to reach the host",
+    ("lnx_ssh_hardening", "na"): "sshd must run for the lab to reach the host",
+    ("lnx_failed_units", "na"): "shown by test_failed_units_is_na_without_systemd",
+}
 CONTAINER_BOUND = drift.CONTAINER_BOUND_CHECKS
 
 
@@ -148,6 +170,8 @@ def test_every_linux_check_has_cases() -> None:
             assert statuses == {"na"}
         elif check_id not in NOT_DRIVEN_TO_FAIL:
             assert {"pass", "fail"} <= statuses, f"{check_id} needs a pass and a fail case"
+            missing = {s for s in checks[check_id] - statuses if (check_id, s) not in NOT_IN_ROUNDS}
+            assert not missing, f"{check_id} declares {missing} but no case reaches it"
     for name in {d for cases in CASES.values() for _, drifts in cases for d in drifts}:
         assert name in drift.DRIFTS
 
@@ -161,7 +185,8 @@ def test_round_of_cases_on_a_fresh_host(osiris, lab: LabState, lab_env, tmp_path
     name = f"lc{round_index}"
     host = lab_control.add_host(name, Kind.SYSTEMD, profile="clean")
     try:
-        drift.apply(host, *[d for _, drifts in cases.values() for d in drifts])
+        # checks sharing a case (a tool taken away) share its drift: apply it once
+        drift.apply(host, *dict.fromkeys(d for _, drifts in cases.values() for d in drifts))
         inventory = write_inventory(tmp_path, {host.name: host.address})
         result = osiris("scan", "-i", str(inventory), "--json", env=lab_env, timeout=300)
         found = {r["check_id"]: r for r in json.loads(result.stdout)["hosts"][0]["results"]}
@@ -186,3 +211,25 @@ def test_failed_units_is_na_without_systemd(osiris, lab: LabState, lab_env, tmp_
         lab_control.remove_host("lclight")
     (check,) = json.loads(result.stdout)["hosts"][0]["results"]
     assert (check["status"], check["reason"]) == ("na", "systemd is not running on this host")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [({"warning_percent": 1, "fail_percent": 100}, "warning"), ({"fail_percent": 1}, "fail")],
+)
+def test_disk_space_follows_site_thresholds(
+    osiris, lab: LabState, lab_env, tmp_path, overrides, expected
+):
+    """The lab cannot fill this machine's disk; the site's thresholds move the line."""
+    assert osiris("init").returncode == 0
+    config = tmp_path / "home" / "config.yaml"
+    settings = yaml.safe_load(config.read_text())
+    settings["thresholds"] = {"lnx_disk_space": overrides}
+    config.write_text(yaml.safe_dump(settings))
+    inventory = write_inventory(tmp_path, {lab.hosts[0].name: lab.hosts[0].address})
+    result = osiris(
+        "scan", "-i", str(inventory), "--checks", "lnx_disk_space", "--json", env=lab_env
+    )
+    assert result.stdout, result.stderr
+    (check,) = json.loads(result.stdout)["hosts"][0]["results"]
+    assert check["status"] == expected, check["reason"]

@@ -272,6 +272,13 @@ DRIFTS.update(
             " -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0"
         ),
         "reboot_pending": "touch /var/run/reboot-required",
+        # tools a check needs, taken away (the checks then say na, or fail where the
+        # absence is the risk)
+        "openssl_removed": "mv /usr/bin/openssl /usr/bin/openssl.lab-removed",
+        "apt_tools_removed": (
+            "mv /usr/bin/apt-config /usr/bin/apt-config.lab-removed"
+            " && mv /usr/bin/apt-get /usr/bin/apt-get.lab-removed"
+        ),
     }
 )
 

@@ -52,5 +52,7 @@ def test_lint_reports_every_problem_at_once(osiris, tmp_path: Path) -> None:
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert any("lnx_firewall.yaml:" in line and "'SC-7(99)'" in line for line in lines)
-    assert any("win_smbv1.yaml: probe.script: PowerShell syntax error at line" in line for line in lines)
+    assert any(
+        "win_smbv1.yaml: probe.script: PowerShell syntax error at line" in line for line in lines
+    )
     assert any("no test under" in line and "'lnx_suid_files'" in line for line in lines)

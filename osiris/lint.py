@@ -2,7 +2,8 @@
 
 Looks at: each file's schema, conditions and citations (the loader's own validation),
 duplicate ids, PowerShell syntax of Windows probes (inside the bundle they run in), and,
-in a checkout, that a test under tests/ names every check.
+in a checkout, that a test under tests/ names every check. It sits above the catalog and
+the scan layer because it checks probes inside the bundle the scan engine builds.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from rich.table import Table
 
 from osiris.catalog import default_catalog_dir, load_catalog
 from osiris.catalog.docs import render_markdown
-from osiris.catalog.lint import lint
 from osiris.cli.common import JsonOption, console
 from osiris.errors import InputError
+from osiris.lint import lint
 from osiris.model import Platform
 
 app = typer.Typer(help="The check catalog.", no_args_is_help=True)

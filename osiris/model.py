@@ -6,6 +6,7 @@ contract 1): counting, reports and rules use these enums and nothing else.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -125,4 +126,9 @@ class HostOutcome:
     results: tuple[CheckResult, ...]
     error: str | None = None
     duration_ms: float = 0.0
-    raw_output_digest: str | None = None
+    # what the host printed, PHI-scrubbed: the evidence's raw artifact (None: not reached)
+    raw_output: bytes | None = field(default=None, repr=False)
+
+    @property
+    def raw_output_digest(self) -> str | None:
+        return None if self.raw_output is None else hashlib.sha256(self.raw_output).hexdigest()

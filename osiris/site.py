@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from osiris.config import SiteConfig, load_config, render_config, resolve_home
 from osiris.errors import InputError, OsirisError
-from osiris.evidence.keys import generate_keypair
+from osiris.evidence.keys import SiteSigner, generate_keypair, load_signing_key
 from osiris.store import open_database
 
 CONFIG_FILE = "config.yaml"
@@ -53,6 +53,10 @@ class Site:
 
     def database(self) -> sqlite_utils.Database:
         return open_database(self.db_path)
+
+    def signer(self) -> SiteSigner:
+        """The site's evidence identity: its id and its Ed25519 signing key."""
+        return SiteSigner(self.config.site_id, load_signing_key(self.private_key_path))
 
 
 def default_site_id() -> str:

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from osiris import __version__
-from osiris.cli import checks, history, inventory, scan, site
+from osiris.cli import checks, history, inventory, scan, site, verify
 from osiris.cli.common import ExitCode, print_error
 from osiris.errors import OsirisError
 
@@ -42,6 +42,7 @@ def _root(
 site.register(app)
 scan.register(app)
 history.register(app)
+verify.register(app)
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(checks.app, name="checks")
 

@@ -83,6 +83,7 @@ def scan(
     plan = plan_scan(request)  # all input validated before anything is written
     site = open_site(request.home, auto_init=True)
     db = site.database()
+    signer = site.signer()  # a bad key stops the scan before anything is written
     with Progress(
         TextColumn("scanning"),
         BarColumn(),
@@ -105,6 +106,7 @@ def scan(
                 plan.thresholds_for,
                 plan.settings,
                 engine=engine.value,
+                signer=signer,
                 inventory=plan.inventory_sources,
                 on_outcome=advance,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
@@ -39,3 +40,29 @@ def load_signing_key(private_path: Path) -> SigningKey:
 
 def load_verify_key(public_path: Path) -> VerifyKey:
     return VerifyKey(bytes.fromhex(public_path.read_text().strip()))
+
+
+@dataclass(frozen=True)
+class SiteSigner:
+    """The site's identity for evidence: its id and its signing key."""
+
+    site_id: str
+    signing_key: SigningKey = field(repr=False)
+
+    @property
+    def verify_key(self) -> VerifyKey:
+        return self.signing_key.verify_key
+
+    @property
+    def keyid(self) -> str:
+        return keyid(self.signing_key.verify_key)
+
+    @property
+    def origin(self) -> str:
+        """The log's origin line and checkpoint key name (C2SP tlog-checkpoint)."""
+        return log_origin(self.site_id)
+
+
+def log_origin(site_id: str) -> str:
+    """The origin of a site's evidence log: a schema-less URL naming site and log."""
+    return f"osiris.evidence/{site_id}"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from osiris.catalog.evaluate import evaluate
 from osiris.catalog.model import Check
 from osiris.model import CheckResult, Host, HostOutcome, Status
+from osiris.privacy.scrub import scrub
 from osiris.scan.bundle import ProbeOutput, parse_output
 from osiris.transport import CommandOutput, TransportError
 
@@ -56,9 +56,11 @@ def interpret(
         return HostOutcome(host, (*errors, *skipped), error=str(result), duration_ms=duration_ms)
     outputs = parse_output(result.stdout, nonce, [c.id for c in probed])
     results = [_result(host, c, outputs[c.id], thresholds_for(c)) for c in probed]
-    digest = hashlib.sha256(result.stdout.encode()).hexdigest()
     return HostOutcome(
-        host, (*results, *skipped), duration_ms=duration_ms, raw_output_digest=digest
+        host,
+        (*results, *skipped),
+        duration_ms=duration_ms,
+        raw_output=scrub(result.stdout).encode(),
     )
 
 

@@ -1,17 +1,25 @@
-"""A scan run from start to finish: run row, per-host writes, final status.
+"""A scan run from start to finish: run row, per-host writes, final status, evidence.
 
-This is the only writer during a scan. Each host's outcome is committed as soon as it
-arrives; Ctrl-C marks the run ``interrupted`` and keeps what was written.
+This is the only writer during a scan. Each host's outcome is sealed into a signed
+evidence bundle (in-toto statement in a DSSE envelope) and committed, with its result
+rows, in one transaction as soon as it arrives; the run ends with a signed checkpoint
+of the evidence log. Ctrl-C marks the run ``interrupted`` and keeps what was written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
 
 import sqlite_utils
 
 from osiris.catalog.model import Check
+from osiris.evidence.bundle import seal_scan
+from osiris.evidence.clock import system_clock
+from osiris.evidence.keys import SiteSigner
+from osiris.evidence.log import append_bundles, write_checkpoint
 from osiris.model import Host, HostOutcome
 from osiris.scan.interpret import ThresholdsFor
 from osiris.scan.runner import ScanSettings, scan_hosts
@@ -34,8 +42,10 @@ def run_scan(
     *,
     engine: str = "direct",
     inventory: Sequence[str] = (),
+    signer: SiteSigner,
     on_outcome: Callable[[HostOutcome], None] | None = None,
 ) -> ScanRun:
+    """Scan, record, and sign each host's outcome with ``signer`` (the site's key)."""
     run = ScanRun(
         start_run(
             db, engine=engine, inventory=inventory, host_count=len(hosts), check_count=len(checks)
@@ -43,21 +53,27 @@ def run_scan(
     )
     try:
         for outcome in _outcomes(engine, hosts, checks, thresholds_for, settings):
-            record_host(db, run.run_id, outcome)
+            bundle = seal_scan(
+                signer, run.run_id, outcome, finished=datetime.now(UTC), clock=system_clock()
+            )
+            record_host(db, run.run_id, outcome, within=partial(append_bundles, db, [bundle]))
             run.outcomes.append(outcome)
             if on_outcome:
                 on_outcome(outcome)
     except KeyboardInterrupt:
-        run.status = RunStatus.INTERRUPTED
-        finish_run(db, run.run_id, run.status)
+        _finish(db, run, RunStatus.INTERRUPTED, signer)
         raise
     except BaseException:
-        run.status = RunStatus.FAILED
-        finish_run(db, run.run_id, run.status)
+        _finish(db, run, RunStatus.FAILED, signer)
         raise
-    run.status = RunStatus.COMPLETE
-    finish_run(db, run.run_id, run.status)
+    _finish(db, run, RunStatus.COMPLETE, signer)
     return run
+
+
+def _finish(db: sqlite_utils.Database, run: ScanRun, status: RunStatus, signer: SiteSigner) -> None:
+    run.status = status
+    finish_run(db, run.run_id, status)
+    write_checkpoint(db, signer, run.run_id)
 
 
 def _outcomes(

@@ -9,6 +9,7 @@ from osiris.model import Status
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in Status)
 
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: runs, hosts, per-host outcomes, results
     f"""
@@ -59,6 +60,65 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX results_by_host_check ON results (host, check_id, run_id);
     CREATE INDEX results_by_status ON results (run_id, status);
+    """,
+    # 2: evidence: signed envelopes, the append-only Merkle log, artifacts, checkpoints;
+    # triggers refuse UPDATE and DELETE on them (contract 6: signed means frozen). They
+    # stop mistakes; tampering on purpose is what `osiris verify` finds.
+    """
+    CREATE TABLE envelopes (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        host TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('scan', 'heal')),
+        envelope TEXT NOT NULL,
+        payload_sha256 TEXT NOT NULL,
+        keyid TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX envelopes_by_run_host ON envelopes (run_id, host);
+    CREATE TABLE log_leaves (
+        idx INTEGER PRIMARY KEY,
+        leaf_hash BLOB NOT NULL,
+        envelope_id INTEGER NOT NULL UNIQUE REFERENCES envelopes(id)
+    );
+    CREATE TABLE log_nodes (
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE artifacts (
+        sha256 TEXT PRIMARY KEY,
+        content BLOB NOT NULL
+    );
+    CREATE TABLE checkpoints (
+        id INTEGER PRIMARY KEY,
+        tree_size INTEGER NOT NULL,
+        root_hash BLOB NOT NULL,
+        note TEXT NOT NULL,
+        run_id INTEGER REFERENCES runs(id),
+        created_at TEXT NOT NULL
+    );
+    CREATE TRIGGER envelopes_no_update BEFORE UPDATE ON envelopes
+        BEGIN SELECT RAISE(ABORT, 'envelopes is append-only'); END;
+    CREATE TRIGGER envelopes_no_delete BEFORE DELETE ON envelopes
+        BEGIN SELECT RAISE(ABORT, 'envelopes is append-only'); END;
+    CREATE TRIGGER log_leaves_no_update BEFORE UPDATE ON log_leaves
+        BEGIN SELECT RAISE(ABORT, 'log_leaves is append-only'); END;
+    CREATE TRIGGER log_leaves_no_delete BEFORE DELETE ON log_leaves
+        BEGIN SELECT RAISE(ABORT, 'log_leaves is append-only'); END;
+    CREATE TRIGGER log_nodes_no_update BEFORE UPDATE ON log_nodes
+        BEGIN SELECT RAISE(ABORT, 'log_nodes is append-only'); END;
+    CREATE TRIGGER log_nodes_no_delete BEFORE DELETE ON log_nodes
+        BEGIN SELECT RAISE(ABORT, 'log_nodes is append-only'); END;
+    CREATE TRIGGER artifacts_no_update BEFORE UPDATE ON artifacts
+        BEGIN SELECT RAISE(ABORT, 'artifacts is append-only'); END;
+    CREATE TRIGGER artifacts_no_delete BEFORE DELETE ON artifacts
+        BEGIN SELECT RAISE(ABORT, 'artifacts is append-only'); END;
+    CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+        BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
+    CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+        BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
     """,
 )
 

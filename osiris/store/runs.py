@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,36 +74,64 @@ def start_run(
     return int(cursor.lastrowid or 0)
 
 
-def record_host(db: sqlite_utils.Database, run_id: int, outcome: HostOutcome) -> None:
-    """Write one host's outcome and all its results atomically."""
-    host = outcome.host
+def record_host(
+    db: sqlite_utils.Database,
+    run_id: int,
+    outcome: HostOutcome,
+    *,
+    within: Callable[[], object] | None = None,
+) -> None:
+    """Write one host's outcome and all its results atomically.
+
+    ``within`` runs inside the same transaction after the result rows (the evidence
+    log appends the host's signed bundle there); if it raises, nothing is written.
+    """
+    record_hosts(db, run_id, [outcome], within=within)
+
+
+def record_hosts(
+    db: sqlite_utils.Database,
+    run_id: int,
+    outcomes: Sequence[HostOutcome],
+    *,
+    within: Callable[[], object] | None = None,
+) -> None:
+    """Write several hosts' outcomes (one row each in ``hosts`` and ``host_runs``,
+    every result) and then run ``within``, all in one transaction: one commit instead
+    of one per host when the outcomes arrive together."""
     stamp = now_iso()
     with transaction(db):
-        db.execute(
+        db.conn.executemany(
             "INSERT INTO hosts (name, address, connection, platform, role, first_seen, last_seen)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET"
             " address=excluded.address, connection=excluded.connection,"
             " platform=excluded.platform, role=excluded.role, last_seen=excluded.last_seen",
             [
-                host.name,
-                host.address,
-                host.connection.value,
-                host.platform.value,
-                host.role.value,
-                stamp,
-                stamp,
+                (
+                    o.host.name,
+                    o.host.address,
+                    o.host.connection.value,
+                    o.host.platform.value,
+                    o.host.role.value,
+                    stamp,
+                    stamp,
+                )
+                for o in outcomes
             ],
         )
-        db.execute(
+        db.conn.executemany(
             "INSERT INTO host_runs (run_id, host, reached, error, duration_ms, output_digest)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [
-                run_id,
-                host.name,
-                outcome.error is None,
-                outcome.error,
-                round(outcome.duration_ms, 3),
-                outcome.raw_output_digest,
+                (
+                    run_id,
+                    o.host.name,
+                    o.error is None,
+                    o.error,
+                    round(o.duration_ms, 3),
+                    o.raw_output_digest,
+                )
+                for o in outcomes
             ],
         )
         db.conn.executemany(
@@ -116,13 +144,25 @@ def record_host(db: sqlite_utils.Database, run_id: int, outcome: HostOutcome) ->
                     r.check_id,
                     r.status.value,
                     r.reason,
-                    None if r.facts is None else json.dumps(r.facts, sort_keys=True),
+                    facts_json(r.facts),
                     round(r.duration_ms, 3),
                     r.probe_digest,
                 )
-                for r in outcome.results
+                for o in outcomes
+                for r in o.results
             ],
         )
+        if within is not None:
+            within()
+
+
+def facts_json(facts: dict[str, Any] | None) -> str | None:
+    """How a result's facts are stored: JSON with sorted keys. Defined once, so the
+    evidence verifier can compare stored facts with signed ones without parsing them."""
+    return None if facts is None else _FACTS_ENCODER.encode(facts)
+
+
+_FACTS_ENCODER = json.JSONEncoder(sort_keys=True)
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, status: RunStatus) -> None:

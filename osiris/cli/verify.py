@@ -1,0 +1,165 @@
+"""`osiris verify` and `osiris checkpoint export`: prove the evidence, keep a checkpoint.
+
+Exit codes of `osiris verify`: 0 the evidence is whole; 1 a property failed (each is
+named); 2 bad usage or no site.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from osiris.cli.common import ExitCode, HomeOption, JsonOption, console
+from osiris.errors import InputError
+from osiris.evidence.keys import SiteSigner, keyid, load_signing_key, load_verify_key
+from osiris.evidence.log import checkpoint_covering_all
+from osiris.evidence.report import MAX_LISTED, VerifyReport
+from osiris.evidence.verify import Trust, verify_log
+from osiris.site import Site, open_site
+
+checkpoint_app = typer.Typer(
+    help="Signed checkpoints of the evidence log.", no_args_is_help=True, add_completion=False
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify)
+    app.add_typer(checkpoint_app, name="checkpoint")
+
+
+def _since(value: str | None) -> str | None:
+    """A date or ISO time (UTC when no zone) as the stored timestamp format."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"'{value}' is not a date (YYYY-MM-DD) or ISO time", field="--since"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _trust(site: Site) -> Trust:
+    key = load_verify_key(site.public_key_path)
+    return Trust(site.config.site_id, {keyid(key): key})
+
+
+def verify(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Check the bundles of runs started on or after this date or ISO time"
+            " (UTC unless it names a zone). The log itself is always checked whole.",
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            exists=True,
+            dir_okay=False,
+            help="A checkpoint kept elsewhere (`osiris checkpoint export`): the log must"
+            " extend it.",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", min=1, help="Processes checking bundles (default: one per CPU)."),
+    ] = None,
+    as_json: JsonOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Prove the evidence complete, untampered and signed by this site.
+
+    Checks every envelope's signature against keys/site.pub, every payload against its
+    leaf, the Merkle root against the signed checkpoints, and that every host of every
+    run has its bundle. Exit 0 when whole, 1 naming each property that fails.
+    """
+    site = open_site(home)
+    report = verify_log(
+        site.database(),
+        _trust(site),
+        since=_since(since),
+        external_checkpoint=checkpoint.read_text() if checkpoint else None,
+        workers=jobs,
+    )
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        print_report(report)
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FINDINGS)
+
+
+def print_report(report: VerifyReport) -> None:
+    console.print(
+        f"evidence of site [bold]{escape(report.site_id)}[/] (log {escape(report.origin)},"
+        f" key {', '.join(k[:16] for k in report.keyids)})"
+    )
+    covered = "none" if report.checkpoint_size is None else f"{report.checkpoint_size} leaves"
+    console.print(
+        f"log: {report.log_size} leaves, root {report.root.hex()[:16]}…;"
+        f" latest signed checkpoint: {covered}"
+        + (f"; bundles of runs since {report.since}" if report.since else "")
+    )
+    table = Table(title_justify="left", show_edge=False)
+    for column in ("property", "result", "checked"):
+        table.add_column(column)
+    for result in report.properties.values():
+        if result.skipped:
+            verdict = "[dim]skipped[/]"
+        elif result.ok:
+            verdict = "[green]ok[/]"
+        else:
+            verdict = f"[red]FAILED ({result.failure_count})[/]"
+        table.add_row(result.name.value, verdict, str(result.checked))
+    console.print(table)
+    for result in report.properties.values():
+        for failure in result.failures:
+            console.print(
+                f"[red]✗ {failure.property.value}[/] ({failure.property.description}):"
+                f" {escape(failure.subject)}: {escape(failure.detail)}"
+            )
+        if result.failure_count > MAX_LISTED:
+            console.print(f"  … and {result.failure_count - MAX_LISTED} more")
+    for note in report.notes:
+        console.print(f"[dim]note: {escape(note)}[/]")
+    if report.ok:
+        console.print(f"[green]verify: the evidence is whole[/] ({report.seconds:.2f} s)")
+    else:
+        failed = ", ".join(p.value for p in report.failed)
+        console.print(f"[red]verify: FAILED: {failed}[/] ({report.seconds:.2f} s)")
+
+
+@checkpoint_app.command("export")
+def export(
+    file: Annotated[Path, typer.Argument(help="Where to write the signed checkpoint note.")],
+    as_json: JsonOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Write the log's signed checkpoint to FILE, to keep away from this machine.
+
+    If the log grew since the last checkpoint, a new one is signed first, so the file
+    always covers every leaf. Later, `osiris verify --checkpoint FILE` proves the log
+    only grew since (no truncation, no fork, no replacement).
+    """
+    site = open_site(home)
+    checkpoint = checkpoint_covering_all(
+        site.database(),
+        lambda: SiteSigner(site.config.site_id, load_signing_key(site.private_key_path)),
+    )
+    note, size = checkpoint.note, checkpoint.size
+    file.write_text(note)
+    if as_json:
+        typer.echo(json.dumps({"file": str(file), "tree_size": size, "note": note}, indent=2))
+    else:
+        console.print(f"checkpoint of {size} leaves written to {escape(str(file))}")

@@ -1,0 +1,96 @@
+"""Sealing a bundle: statement → scrub → RFC 8785 → DSSE envelope signed by the site.
+
+A :class:`Bundle` is everything the log stores for one host in one run: the envelope
+JSON (frozen from here on), the payload digest, the leaf hash and the raw artifacts.
+Sealing is pure and happens before the database transaction; appending it is
+:func:`osiris.evidence.log.append_bundles`, inside the transaction that writes the
+results, so results and evidence are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from osiris.evidence.clock import ClockInfo
+from osiris.evidence.dsse import IN_TOTO_PAYLOAD_TYPE, sign_envelope
+from osiris.evidence.keys import SiteSigner
+from osiris.evidence.merkle import leaf_hash
+from osiris.evidence.statement import (
+    SCAN_PREDICATE_TYPE,
+    Artifact,
+    canonical_payload,
+    scan_artifacts,
+    scan_predicate,
+    statement,
+)
+from osiris.model import HostOutcome
+
+
+@dataclass(frozen=True)
+class Bundle:
+    run_id: int
+    host: str
+    kind: str
+    envelope_json: str
+    payload_sha256: str
+    leaf_hash: bytes
+    keyid: str
+    artifacts: tuple[Artifact, ...] = ()
+
+
+def seal(
+    signer: SiteSigner,
+    *,
+    run_id: int,
+    host: str,
+    kind: str,
+    subjects: Sequence[Artifact],
+    predicate_type: str,
+    predicate: Mapping[str, Any],
+) -> Bundle:
+    """Build, scrub, canonicalise and sign one statement."""
+    payload = canonical_payload(statement(subjects, predicate_type, predicate))
+    envelope = sign_envelope(payload, IN_TOTO_PAYLOAD_TYPE, signer.signing_key)
+    return Bundle(
+        run_id=run_id,
+        host=host,
+        kind=kind,
+        envelope_json=envelope.to_json(),
+        payload_sha256=hashlib.sha256(payload).hexdigest(),
+        leaf_hash=leaf_hash(payload),
+        keyid=envelope.signatures[0].keyid,
+        artifacts=tuple(a for a in subjects if a.content is not None),
+    )
+
+
+def seal_scan(
+    signer: SiteSigner,
+    run_id: int,
+    outcome: HostOutcome,
+    *,
+    finished: datetime,
+    clock: ClockInfo,
+) -> Bundle:
+    """The bundle for one host's scan outcome (``finished``: when it arrived)."""
+    started = finished - timedelta(milliseconds=outcome.duration_ms)
+    predicate = scan_predicate(
+        site_id=signer.site_id,
+        run_id=run_id,
+        outcome=outcome,
+        started=started,
+        finished=finished,
+        clock=clock,
+    )
+    return seal(
+        signer,
+        run_id=run_id,
+        host=outcome.host.name,
+        kind="scan",
+        subjects=scan_artifacts(outcome),
+        predicate_type=SCAN_PREDICATE_TYPE,
+        predicate=predicate,
+    )

@@ -300,3 +300,16 @@ def test_a_host_that_does_not_answer_in_time_is_an_error(
     assert set(statuses(hosts[fresh_host.name]).values()) == {"error"}
     assert statuses(hosts["good"]) == clean_linux()
     assert code == 2
+
+
+def test_a_lab_scan_leaves_whole_evidence(osiris, lab: LabState, lab_env: dict, tmp_path):
+    """Every lab host's outcome is sealed and logged; verify finds the log whole."""
+    code, document = scan(osiris, lab_env, "-i", str(INVENTORY_FILE))
+    verified = osiris("verify", "--json", env=lab_env)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    report = json.loads(verified.stdout)
+    db = sqlite3.connect(tmp_path / "home" / "osiris.db")
+    hosts = db.execute("SELECT count(*) FROM envelopes WHERE run_id = ?", [document["run_id"]])
+    assert hosts.fetchone()[0] == len(document["hosts"]) == len(lab.hosts) + len(lab.twins)
+    assert report["ok"] and report["failed"] == []
+    assert report["log"]["size"] == report["checkpoint_size"] >= len(document["hosts"])

@@ -305,6 +305,7 @@ def test_a_host_that_does_not_answer_in_time_is_an_error(
 def test_a_lab_scan_leaves_whole_evidence(osiris, lab: LabState, lab_env: dict, tmp_path):
     """Every lab host's outcome is sealed and logged; verify finds the log whole."""
     code, document = scan(osiris, lab_env, "-i", str(INVENTORY_FILE))
+    assert code == 0
     verified = osiris("verify", "--json", env=lab_env)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     report = json.loads(verified.stdout)

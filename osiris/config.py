@@ -46,12 +46,34 @@ class SshConfig(_Strict):
     known_hosts: tuple[str, ...] = ("~/.ssh/known_hosts",)
 
 
+class MaintenanceWindow(_Strict):
+    """When healing may change hosts: days (mon..sun) and a UTC time span, which may
+    wrap past midnight ("22:00" to "06:00")."""
+
+    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class HealConfig(_Strict):
+    """Safety rails of `osiris heal` (defaults from the heal issue)."""
+
+    breaker_actions: int = Field(default=5, ge=1, description="actions per host per window")
+    breaker_window: str = "10m"
+    flap_recurrences: int = Field(default=3, ge=2)
+    flap_window: str = "2h"
+    max_actions_per_run: int = Field(default=20, ge=1)
+    maintenance_windows: tuple[MaintenanceWindow, ...] = ()  # none: any time
+    guard_seconds: int = Field(default=60, ge=10, le=900, description="lockout guard timer")
+
+
 class SiteConfig(_Strict):
     """config.yaml. Unknown keys are errors: a typo must not silently do nothing."""
 
     site_id: str = Field(pattern=SITE_ID_PATTERN)
     scan: ScanConfig = ScanConfig()
     ssh: SshConfig = SshConfig()
+    heal: HealConfig = HealConfig()
     # per-check threshold overrides: {check_id: {threshold_name: value}}
     thresholds: dict[str, dict[str, Any]] = {}
 

@@ -27,6 +27,33 @@ class Status(StrEnum):
         return self in (Status.WARNING, Status.FAIL)
 
 
+class IncidentState(StrEnum):
+    """open -> remediating -> resolved | failed | escalated | excepted."""
+
+    OPEN = "open"
+    REMEDIATING = "remediating"
+    RESOLVED = "resolved"
+    FAILED = "failed"
+    ESCALATED = "escalated"
+    EXCEPTED = "excepted"
+
+
+class ActionState(StrEnum):
+    JOURNALED = "journaled"  # written before anything ran
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"  # the re-run check passes
+    FAILED = "failed"  # it ran and the check still does not pass, or it could not run
+    ROLLED_BACK = "rolled_back"  # the lockout guard put the host back
+    RECONCILED = "reconciled"  # found unfinished after a crash, settled by re-checking
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    USED = "used"
+
+
 class Platform(StrEnum):
     LINUX = "linux"
     WINDOWS = "windows"

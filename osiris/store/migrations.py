@@ -5,9 +5,16 @@ Append new migrations; never edit one that has shipped.
 
 from __future__ import annotations
 
-from osiris.model import Status
+from enum import StrEnum
 
-_STATUSES = ", ".join(f"'{s.value}'" for s in Status)
+from osiris.model import ActionState, ApprovalState, IncidentState, Status
+
+
+def _values(enum: type[StrEnum]) -> str:
+    return ", ".join(f"'{member.value}'" for member in enum)
+
+
+_STATUSES = _values(Status)
 
 
 MIGRATIONS: tuple[str, ...] = (
@@ -119,6 +126,71 @@ MIGRATIONS: tuple[str, ...] = (
         BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
     CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
         BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
+    """,
+    # 3: heal: incidents (one live per host and check), journalled actions, risk
+    # exceptions, the approval queue
+    f"""
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ({_values(IncidentState)})),
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    facts TEXT,
+    occurrences INTEGER NOT NULL DEFAULT 1,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    suppressed INTEGER NOT NULL DEFAULT 0,
+    note TEXT,
+    opened_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    closed_at TEXT,
+    last_run_id INTEGER REFERENCES runs(id)
+);
+CREATE UNIQUE INDEX incidents_one_live ON incidents (host, check_id) WHERE state != 'resolved';
+CREATE INDEX incidents_by_state ON incidents (state, updated_at);
+CREATE TABLE heal_actions (
+    id INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    host TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    runbook_id TEXT NOT NULL,
+    rule_id TEXT,
+    tier TEXT NOT NULL CHECK (tier IN ('l1', 'l2')),
+    state TEXT NOT NULL CHECK (state IN ({_values(ActionState)})),
+    pre_status TEXT NOT NULL,
+    post_status TEXT,
+    detail TEXT,
+    pid INTEGER,
+    node TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX heal_actions_by_host_time ON heal_actions (host, started_at);
+CREATE INDEX heal_actions_by_incident ON heal_actions (incident_id);
+CREATE TABLE exceptions (
+    id INTEGER PRIMARY KEY,
+    check_id TEXT NOT NULL,
+    host TEXT,
+    reason TEXT NOT NULL,
+    approver TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE approvals (
+    id INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    host TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    runbook_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ({_values(ApprovalState)})),
+    requested_at TEXT NOT NULL,
+    decided_at TEXT,
+    decided_by TEXT
+);
+CREATE UNIQUE INDEX approvals_one_pending ON approvals (incident_id, runbook_id)
+    WHERE state IN ('pending', 'approved');
     """,
 )
 

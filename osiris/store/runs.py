@@ -180,7 +180,7 @@ def reconcile_abandoned_runs(db: sqlite_utils.Database) -> int:
         "SELECT id, pid, node FROM runs WHERE status = ?", [RunStatus.RUNNING.value]
     ).fetchall()
     # another node's run cannot be probed; it is marked only when that node is ours
-    dead = [run_id for run_id, pid, n in rows if n == node and not _alive(pid)]
+    dead = [run_id for run_id, pid, n in rows if n == node and not process_alive(pid)]
     if dead:
         with transaction(db):
             db.conn.executemany(
@@ -190,7 +190,8 @@ def reconcile_abandoned_runs(db: sqlite_utils.Database) -> int:
     return len(dead)
 
 
-def _alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
+    """Is ``pid`` a live process of this machine other than this one?"""
     if not pid:
         return False
     try:

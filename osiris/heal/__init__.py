@@ -1,0 +1,1 @@
+"""Healing: incidents, L1 rules, runbooks, the executor and its safety rails."""

@@ -1,0 +1,177 @@
+"""L1 rules: declarative, validated, frozen. Drift that a rule matches gets its runbook.
+
+Built-in rules live in ``checks/rules/*.yaml`` beside the catalog, a site's own in
+``<home>/rules/*.yaml``::
+
+    rules:
+      - id: ssh_hardening
+        description: Harden sshd when it allows root passwords or too many tries
+        checks: [lnx_ssh_hardening]
+        when: {fact: facts.running, eq: true}     # optional, over the incident's fields
+        runbook: linux_sshd_harden
+        priority: 100          # higher first
+        cooldown: 1h           # per (host, check): no second try sooner
+        max_retries: 3         # actions per incident before it goes to a person
+
+A condition sees ``status``, ``occurrences``, ``attempts``, ``host``, ``role``,
+``platform`` and ``facts.<name>`` (the check's declared facts). Every id a rule names
+is checked at load; a rule that cannot match is an error, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from osiris.catalog import Catalog
+from osiris.conditions import Condition, compile_condition
+from osiris.errors import InputError
+from osiris.heal.runbooks import RunbookRegistry
+from osiris.yamlfile import PathKey, input_error_from, line_of, load_yaml
+
+INCIDENT_FIELDS = ("status", "occurrences", "attempts", "host", "role", "platform")
+_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '10m', '1h', '7d'."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a duration like 90s, 10m, 1h or 7d")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+class _RuleSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
+    description: str = Field(min_length=5)
+    checks: tuple[str, ...] = Field(min_length=1)
+    when: dict[str, Any] | None = None
+    runbook: str
+    priority: int = 100
+    cooldown: str = "1h"
+    max_retries: int = Field(default=3, ge=1, le=20)
+    enabled: bool = True
+
+
+class _RuleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[_RuleSpec]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    checks: frozenset[str]
+    condition: Condition | None
+    runbook: str
+    priority: int
+    cooldown: timedelta
+    max_retries: int
+    source: str
+
+    def matches(self, scope: Mapping[str, Any]) -> bool:
+        return self.condition is None or self.condition.holds(scope, {})
+
+
+def load_rules(
+    paths: Iterable[Path], catalog: Catalog, runbooks: RunbookRegistry
+) -> tuple[Rule, ...]:
+    """Every enabled rule of the given files, highest priority first."""
+    rules: dict[str, Rule] = {}
+    for path in paths:
+        for rule in _load_file(path, catalog, runbooks):
+            if rule.id in rules:
+                raise InputError(f"duplicate rule id '{rule.id}'", file=path, field="id")
+            rules[rule.id] = rule
+    return tuple(sorted(rules.values(), key=lambda r: (-r.priority, r.id)))
+
+
+def rule_files(builtin_dir: Path, site_home: Path | None) -> list[Path]:
+    files = sorted((builtin_dir / "rules").glob("*.yaml"))
+    if site_home is not None:
+        files += sorted((site_home / "rules").glob("*.yaml"))
+    return files
+
+
+def _load_file(path: Path, catalog: Catalog, runbooks: RunbookRegistry) -> list[Rule]:
+    data, lines = load_yaml(path)
+    try:
+        parsed = _RuleFile.model_validate(data)
+    except ValidationError as exc:
+        raise input_error_from(exc, path, lines) from exc
+    return [
+        _compile(spec, index, path, lines, catalog, runbooks)
+        for index, spec in enumerate(parsed.rules)
+        if spec.enabled
+    ]
+
+
+def _compile(
+    spec: _RuleSpec,
+    index: int,
+    path: Path,
+    lines: dict[PathKey, int],
+    catalog: Catalog,
+    runbooks: RunbookRegistry,
+) -> Rule:
+    def bad(message: str, *field: str | int) -> InputError:
+        loc = ("rules", index, *field)
+        return InputError(
+            message, file=path, line=line_of(lines, loc), field=".".join(str(p) for p in loc)
+        )
+
+    for position, check_id in enumerate(spec.checks):
+        if check_id not in catalog.checks:
+            raise bad(f"unknown check id '{check_id}'", "checks", position)
+    if spec.runbook not in runbooks.runbooks:
+        raise bad(f"unknown runbook id '{spec.runbook}'", "runbook")
+    fixes = set(runbooks.runbooks[spec.runbook].spec.fixes)
+    missing = [c for c in spec.checks if c not in fixes]
+    if missing:
+        raise bad(f"runbook '{spec.runbook}' does not fix {missing}", "runbook")
+    try:
+        cooldown = parse_duration(spec.cooldown)
+    except ValueError as exc:
+        raise bad(str(exc), "cooldown") from None
+    condition = None
+    if spec.when is not None:
+        facts = _shared_facts(spec.checks, catalog)
+        try:
+            condition = compile_condition(
+                spec.when,
+                known=lambda p: (
+                    p[0] in INCIDENT_FIELDS or (p[0] == "facts" and (len(p) == 1 or p[1] in facts))
+                ),
+                item_known=lambda _p: None,
+                thresholds={},
+            )
+        except ValueError as exc:
+            raise bad(str(exc), "when") from None
+    return Rule(
+        id=spec.id,
+        description=spec.description,
+        checks=frozenset(spec.checks),
+        condition=condition,
+        runbook=spec.runbook,
+        priority=spec.priority,
+        cooldown=cooldown,
+        max_retries=spec.max_retries,
+        source=str(path),
+    )
+
+
+def _shared_facts(check_ids: Iterable[str], catalog: Catalog) -> set[str]:
+    """Fact names every one of the rule's checks declares."""
+    sets = [set(catalog.checks[c].spec.facts) for c in check_ids]
+    return set.intersection(*sets) if sets else set()

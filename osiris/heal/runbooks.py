@@ -1,0 +1,187 @@
+"""Runbooks: the remediation playbooks in ``playbooks/linux`` and ``playbooks/windows``.
+
+A runbook is an Ansible playbook whose first play carries its metadata in
+``vars.osiris_runbook``::
+
+    - name: Harden sshd
+      hosts: all
+      vars:
+        osiris_runbook:
+          id: linux_sshd_harden
+          description: Root by key only, no empty passwords, MaxAuthTries 4
+          fixes: [lnx_ssh_hardening]
+          platform: linux
+          disruptive: false
+          timeout: 120
+          touches: [ssh]
+          hipaa: ["164.312(e)(1)"]
+      tasks: ...
+
+Linux runbooks run through ansible-runner. A Windows runbook's playbook runs
+``<id>.ps1`` beside it with ``ansible.builtin.script`` (for Ansible users); osiris sends
+the same .ps1 over WinRM itself. Every id a runbook names (checks it fixes, HIPAA
+citations, its rollback) is validated at load (DESIGN.md contract 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from osiris.catalog import Catalog
+from osiris.errors import InputError
+from osiris.frameworks import load_registry
+from osiris.model import Platform
+from osiris.shipped import shipped_dir
+from osiris.yamlfile import input_error_from, load_yaml
+
+RUNBOOK_ID_PATTERN = r"^(linux|windows)_[a-z0-9]+(_[a-z0-9]+)*$"
+
+
+class Touch(StrEnum):
+    """What a runbook changes. The first four can cut osiris off: the lockout guard
+    reconnects after them and rolls back if it cannot."""
+
+    SSH = "ssh"
+    WINRM = "winrm"
+    FIREWALL = "firewall"
+    ACCOUNTS = "accounts"
+    AUTHENTICATION = "authentication"  # PAM, password and lockout policy
+    SERVICES = "services"
+    KERNEL = "kernel"
+    PACKAGES = "packages"
+    FILES = "files"
+    POLICY = "policy"  # Windows registry and security policy
+
+
+LOCKOUT_RISKS = frozenset({Touch.SSH, Touch.WINRM, Touch.FIREWALL, Touch.ACCOUNTS})
+
+
+class RunbookSpec(BaseModel):
+    """``vars.osiris_runbook`` as written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=RUNBOOK_ID_PATTERN)
+    description: str = Field(min_length=10)
+    fixes: tuple[str, ...] = Field(min_length=1)
+    platform: Platform
+    disruptive: bool = False
+    needs_approval: bool | None = None  # default: the same as disruptive
+    timeout: int = Field(default=300, ge=5, le=3600)
+    touches: tuple[Touch, ...] = Field(min_length=1)
+    hipaa: tuple[str, ...] = Field(min_length=1)
+    rollback: str | None = Field(default=None, pattern=RUNBOOK_ID_PATTERN)
+
+    @model_validator(mode="after")
+    def _platform_prefix(self) -> RunbookSpec:
+        if not self.id.startswith(f"{self.platform.value}_"):
+            raise ValueError(f"a {self.platform} runbook id starts with '{self.platform}_'")
+        return self
+
+
+@dataclass(frozen=True)
+class Runbook:
+    spec: RunbookSpec
+    playbook: Path
+    script: Path | None  # Windows: the PowerShell osiris sends over WinRM
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def needs_approval(self) -> bool:
+        approval = self.spec.needs_approval
+        return self.spec.disruptive if approval is None else approval
+
+    @property
+    def risks_lockout(self) -> bool:
+        return bool(LOCKOUT_RISKS.intersection(self.spec.touches))
+
+
+@dataclass(frozen=True)
+class RunbookRegistry:
+    runbooks: Mapping[str, Runbook]
+
+    def __iter__(self) -> Iterator[Runbook]:
+        return iter(self.runbooks.values())
+
+    def get(self, runbook_id: str) -> Runbook:
+        try:
+            return self.runbooks[runbook_id]
+        except KeyError:
+            raise InputError(f"unknown runbook id '{runbook_id}'") from None
+
+    def for_check(self, check_id: str) -> list[Runbook]:
+        return [r for r in self.runbooks.values() if check_id in r.spec.fixes]
+
+
+def load_runbook(path: Path, catalog: Catalog) -> Runbook:
+    data, lines = load_yaml(path)
+    loc: tuple[Any, ...] = (0, "vars", "osiris_runbook")
+    try:
+        raw = data[0]["vars"]["osiris_runbook"]
+    except (TypeError, KeyError, IndexError):
+        raise InputError("a runbook's first play needs vars.osiris_runbook", file=path) from None
+    try:
+        spec = RunbookSpec.model_validate(raw)
+    except ValidationError as exc:
+        shifted = {k[len(loc) :]: v for k, v in lines.items() if k[: len(loc)] == loc}
+        raise input_error_from(exc, path, shifted) from exc
+    if path.stem != spec.id:
+        raise InputError(f"file name must match the id '{spec.id}'", file=path, field="id")
+    for index, check_id in enumerate(spec.fixes):
+        check = catalog.checks.get(check_id)
+        where = {"file": path, "line": lines.get((*loc, "fixes", index)), "field": f"fixes.{index}"}
+        if check is None:
+            raise InputError(f"unknown check id '{check_id}'", **where)  # type: ignore[arg-type]
+        if check.platform is not spec.platform:
+            raise InputError(f"'{check_id}' is a {check.platform} check", **where)  # type: ignore[arg-type]
+    load_registry().validate_references({"hipaa": spec.hipaa}, file=path, lines=lines, base=loc)
+    script = path.with_suffix(".ps1") if spec.platform is Platform.WINDOWS else None
+    if script is not None and not script.is_file():
+        raise InputError(f"the runbook's PowerShell {script.name} is missing", file=path)
+    return Runbook(spec, path, script)
+
+
+def load_runbooks(catalog: Catalog, directory: Path | None = None) -> RunbookRegistry:
+    """Every runbook under ``directory`` (default: the shipped playbooks/)."""
+    root = directory or shipped_dir("playbooks")
+    runbooks: dict[str, Runbook] = {}
+    for path in sorted([*root.glob("linux/*.yml"), *root.glob("windows/*.yml")]):
+        runbook = load_runbook(path, catalog)
+        if runbook.id in runbooks:
+            raise InputError(f"duplicate runbook id '{runbook.id}'", file=path, field="id")
+        runbooks[runbook.id] = runbook
+    registry = RunbookRegistry(runbooks)
+    _check_references(registry, catalog)
+    return registry
+
+
+def _check_references(registry: RunbookRegistry, catalog: Catalog) -> None:
+    for runbook in registry:
+        rollback = runbook.spec.rollback
+        if rollback is not None and rollback not in registry.runbooks:
+            raise InputError(
+                f"unknown rollback runbook '{rollback}'", file=runbook.playbook, field="rollback"
+            )
+    for check in catalog:
+        remediation = check.spec.remediation
+        if remediation is None:
+            continue
+        if remediation not in registry.runbooks:
+            raise InputError(
+                f"unknown runbook id '{remediation}'", file=check.source, field="remediation"
+            )
+        if check.id not in registry.runbooks[remediation].spec.fixes:
+            raise InputError(
+                f"runbook '{remediation}' does not list this check in its fixes",
+                file=check.source,
+                field="remediation",
+            )

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from osiris import __version__
-from osiris.cli import checks, history, inventory, scan, site, verify
+from osiris.cli import checks, heal, history, incidents, inventory, scan, site, verify
 from osiris.cli.common import ExitCode, print_error
 from osiris.errors import OsirisError
 
@@ -45,6 +45,10 @@ history.register(app)
 verify.register(app)
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(checks.app, name="checks")
+heal.register(app)
+app.add_typer(incidents.incidents_app, name="incidents")
+app.add_typer(incidents.exception_app, name="exception")
+app.add_typer(incidents.approvals_app, name="approvals")
 
 
 def main() -> None:

@@ -1,0 +1,186 @@
+"""`osiris heal` and `osiris history`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from osiris.catalog import default_catalog_dir, load_catalog
+from osiris.cli.common import ExitCode, HomeOption, JsonOption, console, err_console
+from osiris.cli.scan import InventoryOption, _csv
+from osiris.config import resolve_home
+from osiris.heal.plan import Plan, StepKind
+from osiris.heal.rules import load_rules, rule_files
+from osiris.heal.runbooks import load_runbooks
+from osiris.heal.session import HealInputs, HealReport, describe, heal
+from osiris.heal.store import history as action_history
+from osiris.scan.plan import ScanRequest, plan_scan
+from osiris.site import open_site
+
+
+def register(app: typer.Typer) -> None:
+    app.command("heal")(heal_command)
+    app.command("history")(history_command)
+
+
+def heal_command(
+    inventory: InventoryOption = None,
+    limit: Annotated[
+        str | None, typer.Option("--limit", "-l", help="Ansible host pattern.")
+    ] = None,
+    checks: Annotated[
+        list[str] | None, typer.Option("--checks", help="Only these check ids.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check mode: show what would change, change nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Act without asking.")] = False,
+    accept_new_host_keys: Annotated[bool, typer.Option("--accept-new-host-keys")] = False,
+    as_json: JsonOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Scan, open incidents for drift, and fix what an L1 rule covers, verifying each fix.
+
+    Exit 0 when nothing is left to do, 1 when drift remains (failed, escalated, waiting
+    for approval or deferred), 2 on bad input.
+    """
+    request = ScanRequest(
+        home=resolve_home(home),
+        inventories=tuple(inventory or ()),
+        limit=limit,
+        check_ids=_csv(checks),
+        accept_new_host_keys=accept_new_host_keys,
+    )
+    scan_plan = plan_scan(request)
+    catalog = load_catalog()
+    runbooks = load_runbooks(catalog, _playbooks_dir())
+    site = open_site(request.home, auto_init=True)
+    rules = load_rules(rule_files(default_catalog_dir(), site.home), catalog, runbooks)
+    inputs = HealInputs(
+        hosts=scan_plan.hosts,
+        catalog=catalog.select(ids=request.check_ids or None),
+        runbooks=runbooks,
+        rules=rules,
+        thresholds_for=scan_plan.thresholds_for,
+        settings=scan_plan.settings,
+        config=site.config.heal,
+        signer=site.signer(),
+    )
+    report = heal(
+        site.database(),
+        site.home,
+        inputs,
+        dry_run=dry_run,
+        confirm=lambda plan: _confirm(plan, yes, as_json),
+    )
+    if as_json:
+        typer.echo(json.dumps(_document(report, dry_run), indent=2))
+    else:
+        _print(report, dry_run)
+    raise typer.Exit(_exit_code(report, dry_run))
+
+
+def _playbooks_dir() -> Path | None:
+    override = os.environ.get("OSIRIS_PLAYBOOKS")
+    return Path(override) if override else None
+
+
+def _confirm(plan: Plan, yes: bool, as_json: bool) -> bool:
+    if yes:
+        return True
+    if as_json or not sys.stdin.isatty():
+        err_console.print("osiris: the plan needs a yes: run again with --yes to act")
+        return False
+    err_console.print(_plan_table(plan))
+    return typer.confirm(f"Run {len(plan.of(StepKind.HEAL))} runbook(s)?", err=True)
+
+
+def _plan_table(plan: Plan) -> Table:
+    table = Table(title="Heal plan", title_justify="left")
+    for column in ("incident", "host", "check", "status", "decision", "runbook", "why"):
+        table.add_column(column)
+    for step in plan.steps:
+        row = describe(step)
+        table.add_row(
+            str(row["incident"]),
+            row["host"],
+            row["check_id"],
+            row["status"],
+            Text(row["decision"], style="bold" if step.kind is StepKind.HEAL else ""),
+            row["runbook"] or "",
+            Text(row["reason"]),
+        )
+    return table
+
+
+def _print(report: HealReport, dry_run: bool) -> None:
+    for note in report.reconciled:
+        console.print(f"reconciled: {note}", markup=False)
+    console.print(_plan_table(report.plan))
+    if not report.confirmed:
+        console.print("nothing was changed")
+    for action in report.actions:
+        outcome = Text(action.outcome, style="green" if action.outcome == "succeeded" else "red")
+        console.print(
+            Text.assemble(
+                f"{action.host} {action.check_id} {action.runbook_id}: ",
+                outcome,
+                f" ({action.detail})",
+            )
+        )
+        if dry_run and action.diff:
+            console.print(action.diff, markup=False, highlight=False)
+
+
+def _document(report: HealReport, dry_run: bool) -> dict[str, object]:
+    return {
+        "schema": "osiris.heal/v1",
+        "run_id": report.run_id,
+        "dry_run": dry_run,
+        "confirmed": report.confirmed,
+        "reconciled": report.reconciled,
+        "plan": [describe(step) for step in report.plan.steps],
+        "actions": [action.__dict__ for action in report.actions],
+    }
+
+
+def _exit_code(report: HealReport, dry_run: bool) -> int:
+    waiting = [s for s in report.plan.steps if s.kind not in (StepKind.HEAL, StepKind.EXCEPTED)]
+    unhealed = any(a.outcome not in ("succeeded", "dry_run") for a in report.actions)
+    acted = report.confirmed and not dry_run
+    left = waiting or unhealed or (report.plan.of(StepKind.HEAL) and not acted)
+    return ExitCode.FINDINGS if left else ExitCode.OK
+
+
+def history_command(
+    last: Annotated[int, typer.Option("--last", min=1, help="How many actions.")] = 50,
+    as_json: JsonOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Heal actions, newest first, with what the re-run check said."""
+    rows = action_history(open_site(home).database(), last)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Heal history", title_justify="left")
+    for column in ("action", "incident", "host", "check", "runbook", "state", "after", "started"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            str(row["incident_id"]),
+            row["host"],
+            row["check_id"],
+            row["runbook_id"],
+            row["state"],
+            row["post_status"] or "",
+            row["started_at"],
+        )
+    console.print(table)

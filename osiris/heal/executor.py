@@ -94,7 +94,8 @@ def _run_powershell(
     except TransportError as exc:
         return RunOutcome(False, None, str(exc))
     text = (output.stdout + output.stderr).strip()
-    changed = "changed:" in output.stdout
+    # runbooks print "changed: ..." or "unchanged: ..." per setting (not a substring test)
+    changed = any(line.startswith("changed:") for line in output.stdout.splitlines())
     return RunOutcome(output.exit_code == 0, changed, f"exit {output.exit_code}: {text[-1500:]}")
 
 

@@ -10,6 +10,7 @@ it disarms; if it cannot, the host puts itself back and osiris finds it reachabl
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from osiris.model import Host
@@ -38,7 +39,8 @@ pid=$(cat /run/sshd.pid 2>/dev/null) && kill -HUP "$pid"
 touch "$dir/reverted"
 OSIRIS_REVERT
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
-  systemd-run --quiet --collect --unit={name} --on-active={seconds} /bin/sh "$dir/revert.sh"
+  systemd-run --quiet --collect --unit={name} --on-active={seconds} \
+    --timer-property=AccuracySec=1s /bin/sh "$dir/revert.sh"
 else
   nohup sh -c "sleep {seconds}; exec sh $dir/revert.sh" >/dev/null 2>&1 &
   echo $! > "$dir/pid"
@@ -58,11 +60,12 @@ rm -rf "$dir"
 class Guard:
     name: str  # the systemd unit and directory name on the host
     seconds: int
+    fires_at: float  # time.monotonic() when the revert runs unless disarmed
 
 
 def arm(host: Host, options: TransportOptions, action_id: int, seconds: int) -> Guard:
     """Save and schedule the revert; raises TransportError if the host is not reachable."""
-    guard = Guard(f"osiris-guard-{action_id}", seconds)
+    guard = Guard(f"osiris-guard-{action_id}", seconds, time.monotonic() + seconds)
     script = _ARM.format(name=guard.name, saved=_SAVED, seconds=seconds)
     output = _run(host, options, script)
     if "armed" not in output:

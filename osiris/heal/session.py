@@ -186,15 +186,15 @@ def _act(db: sqlite_utils.Database, step: Step, inputs: HealInputs) -> ActionRep
     options = inputs.settings.transport
     armed = None
     if runbook.risks_lockout and host.platform is Platform.LINUX:
-        armed = guard.arm(host, options, action_id, inputs.config.guard_seconds)
+        # the switch must outlast the runbook itself, then give osiris time to come back
+        seconds = runbook.spec.timeout + inputs.config.guard_seconds
+        armed = guard.arm(host, options, action_id, seconds)
     outcome = run_runbook(runbook, host, options)
     detail = outcome.detail
     if runbook.risks_lockout:
-        lost = reachable(host, options)
-        if lost is not None:
-            return _locked_out(db, action_id, step, host, inputs, armed, lost, detail)
-        if armed is not None:
-            guard.disarm(host, options, armed)
+        lockout = _lockout_check(db, action_id, step, host, inputs, armed, detail)
+        if lockout is not None:
+            return lockout
     check = inputs.catalog.get(incident.check_id)
     result = verify(host, check, inputs.thresholds_for(check), inputs.settings)
     state = "succeeded" if outcome.ok and passed(result) else "failed"
@@ -211,40 +211,52 @@ def _act(db: sqlite_utils.Database, step: Step, inputs: HealInputs) -> ActionRep
     )
 
 
-def _locked_out(
+def _lockout_check(
     db: sqlite_utils.Database,
     action_id: int,
     step: Step,
     host: Host,
     inputs: HealInputs,
     armed: guard.Guard | None,
+    detail: str,
+) -> ActionReport | None:
+    """After a change that could cut osiris off: None when osiris still reaches the host
+    (the guard is disarmed), else the action's end, rolled back or escalated."""
+    options = inputs.settings.transport
+    lost = reachable(host, options)
+    if lost is None:
+        if armed is None or guard.disarm(host, options, armed) == "disarmed":
+            return None
+        lost = "osiris came back only after the guard had fired"
+        return _end_lockout(db, action_id, step, host, "rolled_back", lost, detail)
+    if armed is None:
+        return _end_lockout(db, action_id, step, host, "failed", lost, detail)
+    time.sleep(max(0.0, armed.fires_at - time.monotonic()) + 5)  # let the host put itself back
+    state = "rolled_back" if reachable(host, options) is None else "failed"
+    return _end_lockout(db, action_id, step, host, state, lost, detail)
+
+
+def _end_lockout(
+    db: sqlite_utils.Database,
+    action_id: int,
+    step: Step,
+    host: Host,
+    state: str,
     lost: str,
     detail: str,
 ) -> ActionReport:
-    """osiris cannot reach the host after the change: wait for the guard to put it back."""
-    incident, runbook = step.incident, step.runbook
+    runbook = step.runbook
     assert runbook is not None
-    back = None
-    if armed is not None:
-        time.sleep(armed.seconds + 5)
-        back = reachable(host, inputs.settings.transport)
-    if armed is not None and back is None:
-        state, note = (
-            "rolled_back",
-            f"lost the host after {runbook.id} ({lost}); the guard"
-            " restored its previous configuration",
-        )
+    if state == "rolled_back":
+        note = f"lost the host after {runbook.id} ({lost}); the guard restored it"
     else:
-        state, note = (
-            "failed",
-            f"lost the host after {runbook.id} ({lost}); it is still"
-            " unreachable: a person must look",
-        )
-    finish_action(db, action_id, state, None, f"{note}\n{detail}", datetime.now(UTC))
-    set_state(
-        db, incident.id, "escalated" if state == "failed" else "failed", note, datetime.now(UTC)
+        note = f"lost the host after {runbook.id} ({lost}); still unreachable: a person must look"
+    now = datetime.now(UTC)
+    finish_action(db, action_id, state, None, f"{note}\n{detail}", now)
+    set_state(db, step.incident.id, "failed" if state == "rolled_back" else "escalated", note, now)
+    return ActionReport(
+        step.incident.id, host.name, step.incident.check_id, runbook.id, state, note
     )
-    return ActionReport(incident.id, host.name, incident.check_id, runbook.id, state, note)
 
 
 def reconcile(db: sqlite_utils.Database, inputs: HealInputs) -> list[str]:

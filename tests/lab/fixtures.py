@@ -3,7 +3,7 @@ cannot start fails the tests that need it (and so fails CI).
 
 - ``lab``: 3 systemd hosts (clean profile) and 3 WinRM twins (workstation, member
   server, DC), up for the whole session; torn down at the end (``OSIRIS_LAB_KEEP=1``
-  keeps it for debugging).
+  keeps it for debugging; ``OSIRIS_LAB_WINDOWS=0`` leaves the twins out).
 - ``fresh_host``: a pristine systemd host for one test, destroyed after it; drift it
   freely.
 - ``lab_env``: the environment osiris needs to reach the lab (the twins' password).
@@ -28,7 +28,9 @@ _names = itertools.count(1)
 @pytest.fixture(scope="session")
 def lab() -> Iterator[LabState]:
     lab_control.require_root()
-    state = lab_control.up(hosts=3, light=0, windows=3, profile="clean")
+    # OSIRIS_LAB_WINDOWS=0 leaves the twins out, for a quick local run of Linux-only tests
+    windows = int(os.environ.get("OSIRIS_LAB_WINDOWS", "3"))
+    state = lab_control.up(hosts=3, light=0, windows=windows, profile="clean")
     yield state
     if os.environ.get("OSIRIS_LAB_KEEP") != "1":
         lab_control.down()

@@ -3,8 +3,8 @@
 Windows cannot run here, so a syntax error in a probe, runbook or playbook script would
 only show on a customer's host. tree-sitter-powershell parses each one: the probe of
 every Windows check alone and inside the bundle ``build_bundle`` makes (where it sits in
-a scriptblock), all Windows probes in one bundle, the WinRM bootstrap, every ``*.ps1``
-in the repository, and the runbook scripts the WinRM twin simulates. They must also keep
+a scriptblock), all Windows probes in one bundle, the WinRM bootstrap and every ``*.ps1``
+in the repository, the Windows runbooks (playbooks/windows) among them. They must also keep
 to Windows PowerShell 5.1 (what every supported Windows ships), and probes must not read
 the WinRM session user's own hive.
 """
@@ -17,10 +17,10 @@ import pytest
 
 from osiris.catalog import load_catalog
 from osiris.catalog.powershell import parse_problem, parser_available, powershell7_constructs
+from osiris.heal.runbooks import load_runbooks
 from osiris.model import Platform
 from osiris.scan.bundle import build_bundle
 from osiris.transport.winrm import BOOTSTRAP
-from tests.lab.winrm_twin.runbooks import RUNBOOKS
 
 REPO = Path(__file__).resolve().parents[2]
 NONCE = "0123456789abcdef"
@@ -47,9 +47,15 @@ def collect_scripts() -> dict[str, str]:
     scripts["bundle of every Windows check"] = build_bundle(Platform.WINDOWS, checks, NONCE)
     for path in _ps1_files():
         scripts[str(path.relative_to(REPO))] = path.read_text(encoding="utf-8-sig")
-    for runbook in RUNBOOKS.values():
-        scripts[f"runbook {runbook.id}"] = runbook.script
     return scripts
+
+
+def windows_runbook_scripts() -> list[str]:
+    """The names ``collect_scripts`` gives the Windows runbooks' PowerShell."""
+    runbooks = load_runbooks(load_catalog())
+    return sorted(
+        str(runbook.script.relative_to(REPO)) for runbook in runbooks if runbook.script is not None
+    )
 
 
 SCRIPTS = collect_scripts()
@@ -88,7 +94,10 @@ def test_enough_scripts_were_parsed() -> None:
     windows_checks = load_catalog().for_platform(Platform.WINDOWS)
     assert len(windows_checks) >= 30
     assert len(SCRIPTS) >= 10
-    assert len(SCRIPTS) >= 2 * len(windows_checks) + 2 + len(RUNBOOKS)
+    runbooks = windows_runbook_scripts()
+    assert len(runbooks) >= 12
+    assert set(runbooks) <= set(SCRIPTS), "the runbooks' .ps1 files are parsed"
+    assert len(SCRIPTS) >= 2 * len(windows_checks) + 2 + len(runbooks)
     assert all(text.strip() for text in SCRIPTS.values())
 
 

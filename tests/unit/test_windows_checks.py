@@ -25,9 +25,8 @@ from osiris.scan.bundle import ProbeOutput, build_bundle, new_nonce, parse_outpu
 from osiris.scan.interpret import interpret, split_applicable
 from osiris.transport import CommandOutput
 from tests.lab.winrm_twin.answers import ANSWERS
-from tests.lab.winrm_twin.cases import CASES, RUNBOOK_CASES, Case
+from tests.lab.winrm_twin.cases import CASES, Case
 from tests.lab.winrm_twin.presets import DRIFTS, apply_drift, build_preset
-from tests.lab.winrm_twin.runbooks import RUNBOOKS
 from tests.lab.winrm_twin.scripts import WindowsTwin
 from tests.lab.winrm_twin.state import OSIRIS_ROLES, TWIN_ROLES, HotFix, TwinRole, WindowsState
 
@@ -256,59 +255,6 @@ def test_unknown_script_gives_the_powershell_error(tmp_path: Path) -> None:
     assert "At line:2 char:1\r\n+ Remove-Junk -Force\r\n+ ~~~~~~~~~~~\r\n" in stderr
     assert "CategoryInfo          : ObjectNotFound: (Remove-Junk:String) []" in stderr
     assert "FullyQualifiedErrorId : CommandNotFoundException" in stderr
-
-
-# -- runbooks ----------------------------------------------------------------------------
-
-
-# checks that must have a runbook the twin can simulate (safe to fix unattended)
-SAFE_FIXES = {
-    "win_firewall",
-    "win_smbv1",
-    "win_guest_disabled",
-    "win_rdp_nla",
-    "win_screen_lock",
-    "win_llmnr",
-    "win_smb_signing",
-    "win_usb_storage",
-    "win_audit_policy",
-    "win_password_policy",
-    "win_lockout",
-}
-
-
-def test_every_runbook_has_drift_cases_and_a_known_check() -> None:
-    assert set(RUNBOOK_CASES) == set(RUNBOOKS)
-    for runbook in RUNBOOKS.values():
-        assert runbook.fixes in CHECKS
-    assert {runbook.fixes for runbook in RUNBOOKS.values()} >= SAFE_FIXES
-
-
-RUNBOOK_RUNS = [(rid, *case) for rid, cases in sorted(RUNBOOK_CASES.items()) for case in cases]
-
-
-@pytest.mark.parametrize(("runbook_id", "role", "drift"), RUNBOOK_RUNS)
-def test_runbook_fixes_its_check_measured_by_a_rescan(
-    tmp_path: Path, runbook_id: str, role: TwinRole, drift: str
-) -> None:
-    runbook = RUNBOOKS[runbook_id]
-    check = CHECKS[runbook.fixes]
-    path = save_host(tmp_path, role, drift)
-    assert judge(check, path)[0] in (FAIL, WARNING)
-    stdout, stderr, code = twin(path).run_powershell(runbook.script)
-    assert (stderr, code) == ("", 0)
-    assert stdout.startswith("changed: ")
-    assert judge(check, path)[0] is PASS
-    again = twin(path).run_powershell(runbook.script)
-    assert again[0].startswith("unchanged: ")
-
-
-def test_unknown_runbook_is_an_error(tmp_path: Path) -> None:
-    stdout, stderr, code = twin(save_host(tmp_path, "workstation")).run_powershell(
-        "# osiris:runbook reboot_everything\nRestart-Computer -Force\n"
-    )
-    assert (stdout, code) == ("", 1)
-    assert "does not simulate runbook 'reboot_everything'" in stderr
 
 
 # -- the state file ------------------------------------------------------------------------

@@ -12,8 +12,9 @@ would:
   state's ``available_cmdlets``; otherwise ``begin``, the compact JSON of the facts from
   ``answers.ANSWERS[id]``, an empty line and ``end <id> 0 <ms>``. A probe that would
   throw, or whose id has no answer, gets ``end <id> 1 <ms>`` and a ``stderr`` frame.
-- a runbook (``# osiris:runbook <id>``): applies ``runbooks.RUNBOOKS[id]`` to the state,
-  saves it, and prints what changed.
+- a runbook (``# osiris:runbook <id>``, one of playbooks/windows/*.ps1): applies the
+  simulation registered for that id (``runbooks``) to the state, saves it, and prints
+  what changed; an id it does not simulate gets a PowerShell error and exit code 1.
 - anything else: PowerShell's "is not recognized" error on stderr, exit code 1.
 
 ``handler.WindowsHandler`` puts this behind ``TwinServer``, so the real WinRM transport
@@ -34,7 +35,7 @@ from typing import Any
 from osiris.scan.bundle import BUNDLE_MARKER
 
 from .answers import ANSWERS, ProbeError
-from .runbooks import RUNBOOKS
+from .runbooks import run_runbook, runbook_id
 from .state import WindowsState, now_utc
 
 CRLF = "\r\n"
@@ -44,7 +45,6 @@ _PROBE = re.compile(
     r"Invoke-OsirisCheck -Id '(?P<id>[^']*)' -Requires @\((?P<requires>[^)]*)\) -Probe \{",
     re.MULTILINE,
 )
-_RUNBOOK = re.compile(r"^# osiris:runbook (\S+)\s*$", re.MULTILINE)
 _WORD = re.compile(r"[^\s(){};|&]+")
 # ConvertTo-Json in Windows PowerShell 5.1 escapes these inside strings.
 _PS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"}
@@ -74,9 +74,8 @@ class WindowsTwin:
         lines = [line.strip() for line in script.splitlines()]
         if BUNDLE_MARKER in lines:
             return self._run_bundle(script)
-        runbook = _RUNBOOK.search(script)
-        if runbook:
-            return self._run_runbook(runbook.group(1))
+        if runbook_id(script) is not None:
+            return run_runbook(self._state_path, script, self._clock())
         return "", not_recognized(script), 1
 
     # -- bundles ------------------------------------------------------------------------
@@ -91,16 +90,6 @@ class WindowsTwin:
         for probe in _probes(script):
             out += _frames(probe, state, now, nonce.group(1))
         return "".join(line + CRLF for line in out), "", 0
-
-    # -- runbooks -----------------------------------------------------------------------
-
-    def _run_runbook(self, runbook_id: str) -> Result:
-        runbook = RUNBOOKS.get(runbook_id)
-        if runbook is None:
-            return "", f"The WinRM twin does not simulate runbook '{runbook_id}'.{CRLF}", 1
-        with WindowsState.update(self._state_path) as state:
-            printed = runbook.apply(state)
-        return "".join(line + CRLF for line in printed), "", 0
 
 
 def _probes(script: str) -> list[_Probe]:

@@ -1,0 +1,32 @@
+# osiris:runbook windows_event_log_size_set
+# Lets the Security log grow to 196,608 KB and the Application log to 32,768 KB (larger
+# sizes stay), and makes the Security log overwrite its oldest events when full instead
+# of losing new ones (LogMode Retain -> Circular). Events already lost do not come back:
+# a short history improves as new events arrive, or by forwarding them. Where a Group
+# Policy sets the log size, it wins: the script then fails and the GPO must be fixed.
+$ErrorActionPreference = 'Stop'
+$wanted = [ordered]@{ Security = 196608 * 1024; Application = 32768 * 1024 }
+$changed = 0
+foreach ($name in @($wanted.Keys)) {
+    $log = Get-WinEvent -ListLog $name
+    $save = $false
+    if ($log.MaximumSizeInBytes -lt $wanted[$name]) {
+        "changed: $name log MaximumSizeInBytes $($log.MaximumSizeInBytes) -> $($wanted[$name])"
+        $log.MaximumSizeInBytes = $wanted[$name]
+        $save = $true
+    }
+    if ($name -eq 'Security' -and [string]$log.LogMode -eq 'Retain') {
+        'changed: Security log LogMode Retain -> Circular'
+        $log.LogMode = 'Circular'
+        $save = $true
+    }
+    if ($save) {
+        $log.SaveChanges()
+        $changed++
+        $after = Get-WinEvent -ListLog $name
+        if ($after.MaximumSizeInBytes -lt $wanted[$name] -or [string]$after.LogMode -ne [string]$log.LogMode) {
+            throw "the $name log keeps its old settings: a Group Policy sets them"
+        }
+    }
+}
+if ($changed -eq 0) { 'unchanged: the Security and Application logs are already large enough' }

@@ -1,0 +1,243 @@
+"""Simulated runbooks for the system: the Print Spooler on domain controllers, required
+services, time synchronisation, Microsoft Defender, Windows updates and idle accounts.
+
+Each function mirrors ``playbooks/windows/<id>.ps1`` and prints the same lines (see
+``runbook_base``). Where the script depends on the world outside the host (which
+signatures Microsoft has published, which time a source gives) the twin's model is
+stated beside the function.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .components import HotFix, Service
+from .runbook_base import RunbookFailure, simulates
+from .state import WindowsState, iso, parse_iso
+
+DEFENDER_STOPPED = "Operation failed with the following error: 0x800106ba"
+REQUIRED_SERVICES = ("EventLog", "MpsSvc")
+REQUIRED_SERVICES_DC = ("NTDS", "Kdc", "Netlogon", "DNS", "W32Time")
+# where a domain member's Windows Time synchronises from: the presets' domain controller
+DOMAIN_TIME_SOURCE = "DC01.practice.local"
+EXTERNAL_TIME_SOURCE = "time.windows.com,0x8"
+FREE_RUNNING = ("Local CMOS Clock", "Free-running System Clock")
+# Microsoft publishes Defender security intelligence several times a day: the twin
+# takes a new version to be out whenever the installed one is older than this
+SIGNATURE_RELEASE_HOURS = 8
+IDLE_DAYS = 90
+
+
+@simulates("windows_spooler_dc_disable")
+def _spooler_dc_disable(state: WindowsState, now: datetime) -> list[str]:
+    if state.domain_role < 4:
+        return ["unchanged: not a domain controller; the Print Spooler is left as it is"]
+    spooler, lines = state.service("Spooler"), []
+    if spooler is not None and spooler.Status != "Stopped":
+        lines.append(f"changed: Spooler Status {spooler.Status} -> Stopped")
+        spooler.Status = "Stopped"
+    if spooler is not None and spooler.StartType != "Disabled":
+        lines.append(f"changed: Spooler StartType {spooler.StartType} -> Disabled")
+        spooler.StartType = "Disabled"
+    return lines or ["unchanged: the Print Spooler is already stopped and disabled"]
+
+
+def _start(state: WindowsState, service: Service) -> None:
+    """Start-Service, and the parts of the state that depend on the service running."""
+    service.Status = "Running"
+    if service.Name == "WinDefend":
+        state.defender.service_running = True
+    if service.Name == "W32Time" and state.time_service is not None:
+        state.time_service.service_running = True
+
+
+@simulates("windows_critical_services_start")
+def _critical_services_start(state: WindowsState, now: datetime) -> list[str]:
+    names = list(REQUIRED_SERVICES)
+    if state.domain_role >= 4:
+        names += REQUIRED_SERVICES_DC
+    lines, missing = [], []
+    for name in names:
+        service = state.service(name)
+        if service is None:
+            missing.append(name)
+            continue
+        if service.StartType != "Automatic":
+            lines.append(f"changed: {name} StartType {service.StartType} -> Automatic")
+            service.StartType = "Automatic"
+        if service.Status != "Running":
+            lines.append(f"changed: {name} Status {service.Status} -> Running")
+            _start(state, service)
+    if missing:
+        raise RunbookFailure(
+            f"not installed, so not started: {', '.join(missing)}",
+            near='throw "not installed, so not started',
+            printed=lines,
+        )
+    return lines or ["unchanged: every required service is running and starts automatically"]
+
+
+@simulates("windows_time_resync")
+def _time_resync(state: WindowsState, now: datetime) -> list[str]:
+    service, time = state.service("W32Time"), state.time_service
+    if service is None or time is None:
+        raise RunbookFailure(
+            "Cannot find any service with service name 'W32Time'.",
+            near="$service = Get-Service -Name W32Time",
+            command="Get-Service",
+        )
+    lines = []
+    if service.StartType == "Disabled":
+        lines.append("changed: W32Time StartType Disabled -> Automatic")
+        service.StartType = "Automatic"
+    if service.Status != "Running":
+        lines.append(f"changed: W32Time Status {service.Status} -> Running")
+        _start(state, service)
+    if time.Source.startswith(FREE_RUNNING):
+        domain_member = state.domain_role in (1, 3, 4)
+        target = "the domain hierarchy" if domain_member else "time.windows.com"
+        lines.append(f"changed: time source {time.Source} -> {target}")
+        time.Source = DOMAIN_TIME_SOURCE if domain_member else EXTERNAL_TIME_SOURCE
+        time.Stratum = 3 if domain_member else 2
+    last = time.LastSuccessfulSyncTime
+    fresh = (
+        not lines
+        and not time.localized  # the English labels the script reads are not there
+        and last is not None
+        and (now - parse_iso(last)).total_seconds() < 3600
+        and abs(time.PhaseOffset) < 1
+    )
+    if fresh:
+        return [f"unchanged: the clock synchronised with {time.Source} within the hour"]
+    time.LastSuccessfulSyncTime, time.PhaseOffset = iso(now), 0.0001
+    return [*lines, "changed: clock resynchronised"]
+
+
+def _defender_running(state: WindowsState, command: str, near: str) -> None:
+    if not state.defender.service_running:
+        raise RunbookFailure(DEFENDER_STOPPED, near=near, command=command)
+
+
+@simulates("windows_defender_realtime_enable")
+def _defender_realtime_enable(state: WindowsState, now: datetime) -> list[str]:
+    lines = []
+    service = state.service("WinDefend")
+    if service is None:
+        raise RunbookFailure(
+            "Cannot find any service with service name 'WinDefend'.",
+            near="$service = Get-Service -Name WinDefend",
+            command="Get-Service",
+        )
+    if service.Status != "Running":
+        lines.append(f"changed: WinDefend Status {service.Status} -> Running")
+        _start(state, service)
+    defender = state.defender
+    if not defender.AntivirusEnabled:
+        raise RunbookFailure(
+            f"Defender Antivirus is off (AMRunningMode {defender.AMRunningMode}): "
+            "choose the antivirus for this host",
+            near='throw "Defender Antivirus is off',
+            printed=lines,
+        )
+    if not defender.RealTimeProtectionEnabled:
+        defender.RealTimeProtectionEnabled = True
+        lines.append("changed: Defender RealTimeProtectionEnabled False -> True")
+    return lines or ["unchanged: Defender real-time protection is already on"]
+
+
+@simulates("windows_defender_cloud_enable")
+def _defender_cloud_enable(state: WindowsState, now: datetime) -> list[str]:
+    _defender_running(state, "Get-MpPreference", "$preference = Get-MpPreference")
+    defender = state.defender
+    settings: dict[str, int] = {}
+    if defender.MAPSReporting == 0:
+        settings["MAPSReporting"] = 2
+    if defender.SubmitSamplesConsent == 2:
+        settings["SubmitSamplesConsent"] = 1
+    if defender.PUAProtection != 1:
+        settings["PUAProtection"] = 1
+    if not settings:
+        return [
+            "unchanged: cloud-delivered protection, sample submission and PUA blocking "
+            "are already on"
+        ]
+    lines = []
+    for name, value in settings.items():
+        lines.append(f"changed: Defender {name} {getattr(defender, name)} -> {value}")
+        setattr(defender, name, value)
+    return lines
+
+
+@simulates("windows_defender_signatures_update")
+def _defender_signatures_update(state: WindowsState, now: datetime) -> list[str]:
+    _defender_running(state, "Get-MpComputerStatus", "$before = Get-MpComputerStatus")
+    defender = state.defender
+    version = defender.AntivirusSignatureVersion
+    last = defender.AntivirusSignatureLastUpdated
+    missed = 1  # never updated: a release is certainly out
+    if last is not None:
+        age = now - parse_iso(last)
+        missed = max(0, int(age / timedelta(hours=SIGNATURE_RELEASE_HOURS)))
+    if missed == 0:
+        return [f"unchanged: Defender signatures {version} are the newest available"]
+    parts = version.split(".")
+    parts[2] = str(int(parts[2]) + missed)
+    defender.AntivirusSignatureVersion = ".".join(parts)
+    defender.AntivirusSignatureLastUpdated = iso(now)
+    return [f"changed: Defender signatures {version} -> {defender.AntivirusSignatureVersion}"]
+
+
+@simulates("windows_patch_install")
+def _patch_install(state: WindowsState, now: datetime) -> list[str]:
+    update = state.windows_update
+    if update.search_error is not None:
+        message = " ".join(update.search_error.split())
+        raise RunbookFailure(
+            f"Windows Update failed: {message}", near='throw "Windows Update failed'
+        )
+    if not update.pending:
+        return ["unchanged: no update is pending"]
+    lines = []
+    for pending in update.pending:
+        lines.append(f"changed: installed {pending.Title}")
+        state.hotfixes += [HotFix(f"KB{kb}", iso(now)) for kb in pending.KBArticleIDs]
+    update.pending = []
+    update.RebootRequired = True
+    lines.append("changed: a restart is needed to finish the installation (not restarted)")
+    return lines
+
+
+def _idle(now: datetime, last: str | None) -> timedelta | None:
+    return None if last is None else now - parse_iso(last)
+
+
+@simulates("windows_inactive_accounts_disable")
+def _inactive_accounts_disable(state: WindowsState, now: datetime) -> list[str]:
+    limit, lines = timedelta(days=IDLE_DAYS), []
+    if state.domain_role >= 4:
+        # Search-ADAccount -AccountInactive -TimeSpan 90 days; the twin's AD users carry no
+        # SID, so the built-in Administrator (relative id 500) goes by its name
+        for user in state.ad_users:
+            idle = _idle(now, user.LastLogonDate)
+            if not user.Enabled or idle is None or idle < limit:
+                continue
+            if user.SamAccountName == "Administrator":
+                continue
+            user.Enabled = False
+            lines.append(
+                f"changed: domain account {user.SamAccountName} "
+                f"(last logon {idle.days} days ago) Enabled True -> False"
+            )
+    else:
+        for account in state.user_accounts:
+            idle = _idle(now, account.LastLogon)
+            if not account.LocalAccount or account.Disabled or idle is None or idle <= limit:
+                continue
+            if account.SID.endswith("-500"):
+                continue
+            account.Disabled = True
+            lines.append(
+                f"changed: local account {account.Name} "
+                f"(last logon {idle.days} days ago) Enabled True -> False"
+            )
+    return lines or [f"unchanged: no enabled account has been idle for more than {IDLE_DAYS} days"]

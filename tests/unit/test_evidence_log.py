@@ -69,7 +69,7 @@ def trust(signer: SiteSigner) -> Trust:
 
 
 def count(db: sqlite_utils.Database, table: str) -> int:
-    return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+    return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
 def test_results_and_evidence_commit_together_or_not_at_all(site) -> None:

@@ -14,9 +14,8 @@ from osiris.cli.common import ExitCode, HomeOption, JsonOption, console
 from osiris.cli.scan import InventoryOption
 from osiris.config import resolve_home
 from osiris.model import Host
-from osiris.scan.bundle import build_bundle, new_nonce
 from osiris.scan.plan import ScanRequest, plan_scan, select_hosts
-from osiris.transport import TransportError, connect
+from osiris.scan.runner import check_connection
 
 app = typer.Typer(
     help="List inventory hosts and test that osiris can reach them.", no_args_is_help=True
@@ -88,19 +87,7 @@ def check_hosts(
     )
 
     def attempt(host: Host) -> tuple[Host, str | None]:
-        # an empty probe bundle: the same path a scan takes, with nothing to probe
-        script = build_bundle(host.platform, [], new_nonce())
-        try:
-            transport = connect(host, plan.settings.transport)
-            try:
-                output = transport.run(script, timeout=30)
-            finally:
-                transport.close()
-        except TransportError as exc:
-            return host, str(exc)
-        if output.exit_code != 0:
-            return host, f"the shell answered with exit {output.exit_code}: {output.stderr[:200]}"
-        return host, None
+        return host, check_connection(host, plan.settings.transport)
 
     with ThreadPoolExecutor(max_workers=plan.settings.forks) as pool:
         outcomes = list(pool.map(attempt, plan.hosts))

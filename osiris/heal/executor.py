@@ -19,7 +19,7 @@ from osiris.ansible.runner import Outcome, run_playbook
 from osiris.catalog.model import Check
 from osiris.heal.runbooks import Runbook
 from osiris.model import CheckResult, Host, Platform, Status
-from osiris.scan.runner import ScanSettings, scan_host
+from osiris.scan.runner import ScanSettings, check_connection, scan_host
 from osiris.transport import TransportError, TransportOptions, connect
 
 
@@ -108,17 +108,8 @@ def verify(
 
 
 def reachable(host: Host, options: TransportOptions, timeout: float = 20.0) -> str | None:
-    """None when osiris can still connect and run a command, else why not."""
-    try:
-        transport = connect(host, options)
-        try:
-            script = "true" if host.platform is Platform.LINUX else "$null"
-            result = transport.run(script, timeout=timeout)
-        finally:
-            transport.close()
-    except TransportError as exc:
-        return str(exc)
-    return None if result.exit_code == 0 else f"exit {result.exit_code}"
+    """None when osiris can still connect and run its probes, else why not."""
+    return check_connection(host, options, timeout)
 
 
 def passed(result: CheckResult) -> bool:

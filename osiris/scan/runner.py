@@ -42,6 +42,18 @@ def run_bundle(host: Host, script: str, settings: ScanSettings) -> CommandOutput
         transport.close()
 
 
+def check_connection(host: Host, options: TransportOptions, timeout: float = 30.0) -> str | None:
+    """None when osiris reaches, trusts and logs in to ``host`` and its shell answers (an
+    empty probe bundle: the very path a scan takes), else why not."""
+    settings = ScanSettings(forks=1, timeout=timeout, transport=options)
+    result = run_bundle(host, build_bundle(host.platform, [], new_nonce()), settings)
+    if isinstance(result, TransportError):
+        return str(result)
+    if result.exit_code != 0:
+        return f"the shell answered with exit {result.exit_code}: {result.stderr.strip()[:200]}"
+    return None
+
+
 def scan_host(
     host: Host, checks: Sequence[Check], thresholds_for: ThresholdsFor, settings: ScanSettings
 ) -> HostOutcome:

@@ -23,6 +23,7 @@ from tests.integration.test_scan_lab import write_inventory
 from tests.lab import drift
 from tests.lab.hosts import LabHost, ssh_argv
 from tests.lab.lab import LabState
+from tests.lab.paths import INVENTORY_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -458,3 +459,47 @@ def test_two_heals_on_one_site_cannot_run_at_once(osiris, tmp_path):
 
 def test_lab_state_is_left_clean(lab: LabState) -> None:
     assert lab.hosts  # the session lab survived every heal above
+
+
+def test_a_windows_twin_is_healed_over_winrm(osiris, lab: LabState, lab_env, tmp_path):
+    """The runbook's PowerShell goes over WinRM to the twin (a stand-in for Windows);
+    the twin's state shows the change and the re-run check passes."""
+    from tests.lab.winrm_twin.drifts import apply_drift
+    from tests.lab.winrm_twin.state import WindowsState, now_utc
+
+    twin = lab.twins[0]
+    state_path = Path(twin.state_path)
+    original = state_path.read_text()
+    try:
+        with WindowsState.update(state_path) as state:
+            apply_drift(state, "firewall_public_off", now=now_utc())
+        windows = yaml.safe_load(INVENTORY_FILE.read_text())["all"]["children"]["windows"]
+        inventory = tmp_path / "windows.yml"
+        host = windows["hosts"][twin.name]
+        inventory.write_text(
+            yaml.safe_dump({"windows": {"vars": windows["vars"], "hosts": {twin.name: host}}})
+        )
+        result = osiris(
+            "heal",
+            "-i",
+            str(inventory),
+            "--checks",
+            "win_firewall",
+            "--yes",
+            "--json",
+            env=lab_env,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        (action,) = json.loads(result.stdout)["actions"]
+        assert (action["runbook_id"], action["outcome"], action["post_status"]) == (
+            "windows_firewall_enable",
+            "succeeded",
+            "pass",
+        )
+        public = next(
+            p for p in WindowsState.load(state_path).firewall_profiles if p.Name == "Public"
+        )
+        assert public.Enabled
+    finally:
+        state_path.write_text(original)

@@ -1,0 +1,89 @@
+"""How long an L1 decision takes, per incident (goal: <= 1 ms).
+
+    .venv/bin/python -m bench.heal [--incidents 5000]
+
+Builds a site database with N live incidents over every check that has a rule and a
+history of actions, then times the planner over all of them (rules matched against
+facts, exceptions, flap and cooldown queries, the circuit breaker) against a baseline
+that only reads the incidents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from osiris.catalog import default_catalog_dir, load_catalog
+from osiris.config import HealConfig
+from osiris.heal.plan import PlanContext, make_plan
+from osiris.heal.rules import load_rules, rule_files
+from osiris.heal.runbooks import load_runbooks
+from osiris.heal.store import live_incidents
+from osiris.model import Connection, Host, Platform, Role
+from osiris.store import open_database
+
+
+def build(path: Path, incidents: int, checks: list[str]) -> list[Host]:
+    db = open_database(path, create=True)
+    rng = random.Random(7)
+    hosts = [Host(f"h{i}", f"10.0.{i // 250}.{i % 250}", Connection.SSH, Platform.LINUX,
+                  Role.SERVER) for i in range(max(1, incidents // len(checks)))]
+    now = datetime.now(UTC)
+    stamp = now.isoformat(timespec="milliseconds")
+    old = (now - timedelta(days=2)).isoformat(timespec="milliseconds")
+    rows, actions = [], []
+    for number in range(incidents):
+        host, check = hosts[number % len(hosts)], checks[number % len(checks)]
+        rows.append((host.name, check, "open", "fail", "drift", json.dumps({"running": True}),
+                     stamp, stamp))
+        if rng.random() < 0.5:
+            actions.append((number + 1, host.name, check, "linux_sshd_harden", "l1",
+                            "succeeded", "fail", old))
+    with db.conn:
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO incidents (host, check_id, state, status, reason, facts,"
+            " opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.conn.executemany(
+            "INSERT INTO heal_actions (incident_id, host, check_id, runbook_id, tier, state,"
+            " pre_status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", actions)
+    return hosts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=5000)
+    args = parser.parse_args()
+    catalog = load_catalog()
+    runbooks = load_runbooks(catalog)
+    rules = load_rules(rule_files(default_catalog_dir(), None), catalog, runbooks)
+    checks = sorted({c for rule in rules for c in rule.checks})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "osiris.db"
+        hosts = build(path, args.incidents, checks)
+        db = open_database(path)
+        started = time.perf_counter()
+        incidents = live_incidents(db)
+        read = time.perf_counter() - started
+        context = PlanContext(hosts={h.name: h for h in hosts}, rules=rules, runbooks=runbooks,
+                              exceptions=[], config=HealConfig(max_actions_per_run=10**9,
+                                                               breaker_actions=10**9),
+                              now=datetime.now(UTC))
+        started = time.perf_counter()
+        plan = make_plan(db, incidents, context)
+        decided = time.perf_counter() - started
+    per = decided / len(incidents) * 1000
+    print(f"{len(incidents)} incidents over {len(checks)} checks with rules, {len(hosts)} hosts")
+    print(f"reading them: {read * 1000:.1f} ms; deciding: {decided * 1000:.1f} ms")
+    print(f"per incident: {per:.3f} ms (goal <= 1 ms)  decisions: "
+          f"{dict(sorted((k.value, len(plan.of(k))) for k in {s.kind for s in plan.steps}))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,26 +32,34 @@ from osiris.store import open_database
 def build(path: Path, incidents: int, checks: list[str]) -> list[Host]:
     db = open_database(path, create=True)
     rng = random.Random(7)
-    hosts = [Host(f"h{i}", f"10.0.{i // 250}.{i % 250}", Connection.SSH, Platform.LINUX,
-                  Role.SERVER) for i in range(max(1, incidents // len(checks)))]
+    hosts = [
+        Host(f"h{i}", f"10.0.{i // 250}.{i % 250}", Connection.SSH, Platform.LINUX, Role.SERVER)
+        for i in range(max(1, incidents // len(checks)))
+    ]
     now = datetime.now(UTC)
     stamp = now.isoformat(timespec="milliseconds")
     old = (now - timedelta(days=2)).isoformat(timespec="milliseconds")
     rows, actions = [], []
     for number in range(incidents):
         host, check = hosts[number % len(hosts)], checks[number % len(checks)]
-        rows.append((host.name, check, "open", "fail", "drift", json.dumps({"running": True}),
-                     stamp, stamp))
+        rows.append(
+            (host.name, check, "open", "fail", "drift", json.dumps({"running": True}), stamp, stamp)
+        )
         if rng.random() < 0.5:
-            actions.append((number + 1, host.name, check, "linux_sshd_harden", "l1",
-                            "succeeded", "fail", old))
+            actions.append(
+                (number + 1, host.name, check, "linux_sshd_harden", "l1", "succeeded", "fail", old)
+            )
     with db.conn:
         db.conn.executemany(
             "INSERT OR IGNORE INTO incidents (host, check_id, state, status, reason, facts,"
-            " opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            " opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         db.conn.executemany(
             "INSERT INTO heal_actions (incident_id, host, check_id, runbook_id, tier, state,"
-            " pre_status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", actions)
+            " pre_status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            actions,
+        )
     return hosts
 
 
@@ -70,18 +78,24 @@ def main() -> int:
         started = time.perf_counter()
         incidents = live_incidents(db)
         read = time.perf_counter() - started
-        context = PlanContext(hosts={h.name: h for h in hosts}, rules=rules, runbooks=runbooks,
-                              exceptions=[], config=HealConfig(max_actions_per_run=10**9,
-                                                               breaker_actions=10**9),
-                              now=datetime.now(UTC))
+        context = PlanContext(
+            hosts={h.name: h for h in hosts},
+            rules=rules,
+            runbooks=runbooks,
+            exceptions=[],
+            config=HealConfig(max_actions_per_run=10**9, breaker_actions=10**9),
+            now=datetime.now(UTC),
+        )
         started = time.perf_counter()
         plan = make_plan(db, incidents, context)
         decided = time.perf_counter() - started
     per = decided / len(incidents) * 1000
     print(f"{len(incidents)} incidents over {len(checks)} checks with rules, {len(hosts)} hosts")
     print(f"reading them: {read * 1000:.1f} ms; deciding: {decided * 1000:.1f} ms")
-    print(f"per incident: {per:.3f} ms (goal <= 1 ms)  decisions: "
-          f"{dict(sorted((k.value, len(plan.of(k))) for k in {s.kind for s in plan.steps}))}")
+    print(
+        f"per incident: {per:.3f} ms (goal <= 1 ms)  decisions: "
+        f"{dict(sorted((k.value, len(plan.of(k))) for k in {s.kind for s in plan.steps}))}"
+    )
     return 0
 
 

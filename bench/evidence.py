@@ -67,7 +67,7 @@ def outcome(host: Host, n_results: int, rng: random.Random) -> HostOutcome:
         )
         for i in range(n_results)
     )
-    raw = rng.getrandbits(256).to_bytes(32, "big")  # stands in for a probe bundle's output
+    raw = rng.getrandbits(256).to_bytes(32, "big").hex().encode()  # a probe bundle's output
     return HostOutcome(host, results, duration_ms=900.0, raw_output=raw)
 
 

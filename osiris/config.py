@@ -67,12 +67,26 @@ class HealConfig(_Strict):
     guard_seconds: int = Field(default=60, ge=10, le=900, description="lockout guard timer")
 
 
+class AnchorConfig(_Strict):
+    """OpenTimestamps calendars `osiris anchor` submits checkpoints to and asks for
+    upgrades (a proof's calendar URL is contacted only if it is listed here)."""
+
+    calendars: tuple[str, ...] = (
+        "https://alice.btc.calendar.opentimestamps.org",
+        "https://bob.btc.calendar.opentimestamps.org",
+        "https://finney.calendar.eternitywall.com",
+        "https://btc.calendar.catallaxy.com",
+    )
+    timeout: float = Field(default=10.0, gt=0, description="seconds per calendar request")
+
+
 class SiteConfig(_Strict):
     """config.yaml. Unknown keys are errors: a typo must not silently do nothing."""
 
     site_id: str = Field(pattern=SITE_ID_PATTERN)
     scan: ScanConfig = ScanConfig()
     ssh: SshConfig = SshConfig()
+    anchor: AnchorConfig = AnchorConfig()
     heal: HealConfig = HealConfig()
     # per-check threshold overrides: {check_id: {threshold_name: value}}
     thresholds: dict[str, dict[str, Any]] = {}

@@ -7,7 +7,8 @@ import sys
 import typer
 
 from osiris import __version__
-from osiris.cli import checks, heal, history, incidents, inventory, scan, site, verify
+from osiris.cli import anchor, checks, heal, history, incidents, inventory, keys, scan, site, verify
+from osiris.cli import evidence as evidence_cli
 from osiris.cli.common import ExitCode, print_error
 from osiris.errors import OsirisError
 
@@ -43,6 +44,9 @@ site.register(app)
 scan.register(app)
 history.register(app)
 verify.register(app)
+anchor.register(app)
+app.add_typer(keys.app, name="keys")
+app.add_typer(evidence_cli.app, name="evidence")
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(checks.app, name="checks")
 heal.register(app)

@@ -17,6 +17,8 @@ from rich.table import Table
 
 from osiris.cli.common import ExitCode, HomeOption, JsonOption, console
 from osiris.errors import InputError
+from osiris.evidence.anchors_check import BlockHeader, read_block_headers
+from osiris.evidence.keyfiles import KeyFiles, genesis_key
 from osiris.evidence.keys import SiteSigner, keyid, load_signing_key, load_verify_key
 from osiris.evidence.log import checkpoint_covering_all
 from osiris.evidence.report import MAX_LISTED, VerifyReport
@@ -49,8 +51,18 @@ def _since(value: str | None) -> str | None:
 
 
 def _trust(site: Site) -> Trust:
-    key = load_verify_key(site.public_key_path)
+    """Trust starts from the site's first key (keys/genesis.pub once it has rotated)."""
+    key = genesis_key(KeyFiles(site.private_key_path.parent))
     return Trust(site.config.site_id, {keyid(key): key})
+
+
+def _block_headers(path: Path | None) -> list[BlockHeader] | None:
+    if path is None:
+        return None
+    try:
+        return read_block_headers(path.read_bytes())
+    except ValueError as exc:
+        raise InputError(str(exc), file=path, field="--block-headers") from None
 
 
 def verify(
@@ -72,6 +84,16 @@ def verify(
             " extend it.",
         ),
     ] = None,
+    block_headers: Annotated[
+        Path | None,
+        typer.Option(
+            "--block-headers",
+            exists=True,
+            dir_okay=False,
+            help="Bitcoin block headers (80-byte records, or hex lines `[HEIGHT] HEX`) to"
+            " check OpenTimestamps proofs against.",
+        ),
+    ] = None,
     jobs: Annotated[
         int | None,
         typer.Option("--jobs", min=1, help="Processes checking bundles (default: one per CPU)."),
@@ -81,18 +103,28 @@ def verify(
 ) -> None:
     """Prove the evidence complete, untampered and signed by this site.
 
-    Checks every envelope's signature against keys/site.pub, every payload against its
-    leaf, the Merkle root against the signed checkpoints, and that every host of every
-    run has its bundle. Exit 0 when whole, 1 naming each property that fails.
+    Checks every envelope's signature by the key valid at its log position (from
+    keys/genesis.pub, or keys/site.pub before any rotation, through every signed key
+    rotation), every payload against its leaf, the Merkle root against the signed
+    checkpoints, every OpenTimestamps proof, and that every host of every run has its
+    bundle. Exit 0 when whole, 1 naming each property that fails.
     """
     site = open_site(home)
+    headers = _block_headers(block_headers)
     report = verify_log(
         site.database(),
         _trust(site),
         since=_since(since),
         external_checkpoint=checkpoint.read_text() if checkpoint else None,
+        block_headers=headers,
         workers=jobs,
     )
+    current = keyid(load_verify_key(site.public_key_path))
+    if report.keyids and current != report.keyids[-1]:
+        report.notes.append(
+            f"keys/site.pub ({current[:16]}) is not the current key of the rotation chain"
+            f" ({report.keyids[-1][:16]}): new evidence would be refused"
+        )
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:

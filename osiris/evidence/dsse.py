@@ -87,14 +87,20 @@ def sign_envelope(payload: bytes, payload_type: str, key: SigningKey) -> Envelop
     return Envelope(payload, payload_type, (Signature(keyid(key.verify_key), sig),))
 
 
-def verify_envelope(envelope: Envelope, trusted: Mapping[str, VerifyKey]) -> str:
+def verify_envelope(
+    envelope: Envelope, trusted: Mapping[str, VerifyKey], prefer: str | None = None
+) -> str:
     """The keyid of a trusted key whose signature over the envelope verifies.
 
-    ``trusted`` maps keyid to public key. Signatures naming unknown keys are ignored;
-    :class:`SignatureError` when none verifies.
+    ``trusted`` maps keyid to public key. Signatures naming unknown keys are ignored; a
+    signature by ``prefer`` (when there is one) is tried first. :class:`SignatureError`
+    when a trusted key's signature does not verify, or none is there.
     """
     message = pae(envelope.payload_type, envelope.payload)
-    for signature in envelope.signatures:
+    signatures = envelope.signatures
+    if prefer is not None and len(signatures) > 1:
+        signatures = tuple(sorted(signatures, key=lambda s: s.keyid != prefer))
+    for signature in signatures:
         key = trusted.get(signature.keyid)
         if key is None:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -66,3 +67,12 @@ class SiteSigner:
 def log_origin(site_id: str) -> str:
     """The origin of a site's evidence log: a schema-less URL naming site and log."""
     return f"osiris.evidence/{site_id}"
+
+
+_ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+
+
+def public_key_pem(verify_key: VerifyKey) -> str:
+    """The public key as PEM (SubjectPublicKeyInfo, RFC 8410), as openssl reads it."""
+    der = base64.b64encode(_ED25519_SPKI_PREFIX + bytes(verify_key)).decode()
+    return f"-----BEGIN PUBLIC KEY-----\n{der}\n-----END PUBLIC KEY-----\n"

@@ -23,6 +23,7 @@ from osiris.evidence.bundle import Bundle
 from osiris.evidence.checkpoint import Checkpoint, sign_checkpoint
 from osiris.evidence.keys import SiteSigner
 from osiris.evidence.merkle import consistency_proof, inclusion_proof, node_hash, root
+from osiris.evidence.rotation import current_keyid
 from osiris.store.runs import now_iso, transaction
 
 
@@ -66,6 +67,7 @@ def append_bundles(db: sqlite_utils.Database, bundles: Sequence[Bundle]) -> list
         raise LogError("append_bundles must run inside the caller's write transaction")
     if not bundles:
         return []
+    _check_signing_key(db, {b.keyid for b in bundles})
     size = tree_size(db)
     first_id = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM envelopes").fetchone()[0])
     stamp = now_iso()
@@ -91,6 +93,17 @@ def append_bundles(db: sqlite_utils.Database, bundles: Sequence[Bundle]) -> list
         [(a.sha256, a.content) for b in bundles for a in b.artifacts if a.content is not None],
     )
     return list(range(size, size + len(bundles)))
+
+
+def _check_signing_key(db: sqlite_utils.Database, keyids: set[str]) -> None:
+    """Refuse evidence signed by a key that a rotation has retired (a process that
+    loaded the key before `osiris keys rotate` ran): verify would reject it."""
+    current = current_keyid(db)
+    if current is not None and keyids != {current}:
+        raise LogError(
+            f"the site key was rotated to {current[:16]} while this process signed with"
+            f" {', '.join(sorted(k[:16] for k in keyids))}; run it again"
+        )
 
 
 def _new_nodes(
@@ -134,6 +147,7 @@ def write_checkpoint(
 ) -> StoredCheckpoint:
     """Sign and store a checkpoint of the whole log as it is now."""
     with transaction(db):
+        _check_signing_key(db, {signer.keyid})
         size, tree_root = current_root(db)
         checkpoint = Checkpoint(signer.origin, size, tree_root)
         note = sign_checkpoint(checkpoint, signer.signing_key)

@@ -14,6 +14,7 @@ class Property(StrEnum):
     """The properties a whole evidence log has; each is checked by one function."""
 
     ENVELOPE_SIGNATURE = "envelope_signature"  # every envelope signed by a site key
+    KEY_VALIDITY = "key_validity"  # ... by the key valid at its log position (rotations)
     PAYLOAD_DIGEST = "payload_digest"  # payload digest and leaf hash match the payload
     STATEMENT = "statement"  # an in-toto statement for the row's site, run, host
     RESULTS_MATCH = "results_match"  # result rows say what the signed statement says
@@ -23,6 +24,8 @@ class Property(StrEnum):
     CHECKPOINT_SIGNATURE = "checkpoint_signature"  # stored checkpoints signed by the site
     CHECKPOINT_ROOT = "checkpoint_root"  # the log still has every checkpointed root
     EXTERNAL_CHECKPOINT = "external_checkpoint"  # consistent with a checkpoint kept elsewhere
+    ROTATION_CHAIN = "rotation_chain"  # each key certified by its predecessor, from genesis
+    TIMESTAMPS = "timestamps"  # OpenTimestamps proofs lead to their checkpoints (and blocks)
     COMPLETENESS = "completeness"  # every host of every run has its bundle in the log
 
     @property
@@ -32,6 +35,8 @@ class Property(StrEnum):
 
 _DESCRIPTIONS = {
     Property.ENVELOPE_SIGNATURE: "every envelope is signed by this site's key",
+    Property.KEY_VALIDITY: "every envelope and checkpoint is signed by the key valid at its"
+    " log position (no retired key signs after its rotation, no new key before it)",
     Property.PAYLOAD_DIGEST: "every payload hashes to its recorded digest and leaf",
     Property.STATEMENT: "every payload is an in-toto statement for its site, run and host",
     Property.RESULTS_MATCH: "stored results and host outcomes match the signed statements",
@@ -41,6 +46,10 @@ _DESCRIPTIONS = {
     Property.CHECKPOINT_SIGNATURE: "every stored checkpoint is signed by this site's key",
     Property.CHECKPOINT_ROOT: "the log reproduces the root of every stored checkpoint",
     Property.EXTERNAL_CHECKPOINT: "the log is consistent with the checkpoint kept elsewhere",
+    Property.ROTATION_CHAIN: "every key rotation is signed by the key it retires and by the"
+    " new key, in sequence from the genesis key, at a position the log still has",
+    Property.TIMESTAMPS: "every OpenTimestamps proof leads from its checkpoint's digest to a"
+    " pending calendar or to the merkle root of a supplied Bitcoin block header",
     Property.COMPLETENESS: "every host of every run has a bundle, and every bundle a leaf",
 }
 

@@ -2,8 +2,11 @@
 
 :func:`verify_log` checks every :class:`~osiris.evidence.report.Property` and returns a
 :class:`~osiris.evidence.report.VerifyReport` naming each one that fails and why. It
-trusts only the site's public key(s) and, optionally, a checkpoint kept elsewhere (an
-exported file, a copy central holds): never anything the database says about itself.
+trusts only the site's genesis public key(s) and, optionally, a checkpoint kept
+elsewhere (an exported file, a copy central holds): never anything the database says
+about itself. Keys that replaced the genesis key are trusted only through rotation
+records each signed by the key before (:mod:`osiris.evidence.keys_check`), and each
+only for its span of the log.
 
 The log is always checked whole (every leaf hash, the root, every stored checkpoint);
 ``since`` limits the per-bundle checks (signature, payload, statement, results,
@@ -18,15 +21,24 @@ from collections.abc import Sequence
 
 import sqlite_utils
 
+from osiris.evidence.anchor import stored_anchors
+from osiris.evidence.anchors_check import BlockHeader, check_timestamps
 from osiris.evidence.bundles_check import Trust
-from osiris.evidence.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
+from osiris.evidence.checkpoint import Checkpoint
+from osiris.evidence.checkpoints_check import (
+    check_checkpoint_roots,
+    check_checkpoint_signatures,
+    check_external_checkpoint,
+)
 from osiris.evidence.keys import log_origin
-from osiris.evidence.log import StoredCheckpoint, stored_checkpoints
-from osiris.evidence.merkle import MemoryTree, ProofError, consistency_proof, verify_consistency
+from osiris.evidence.keys_check import check_rotation_chain, check_rotation_roots
+from osiris.evidence.log import stored_checkpoints
+from osiris.evidence.merkle import MemoryTree
 from osiris.evidence.report import Property, PropertyResult, VerifyReport
+from osiris.evidence.rotation import Rotation, stored_rotations
 from osiris.evidence.walk import bundle_checks
 
-__all__ = ["Trust", "verify_log"]
+__all__ = ["BlockHeader", "Trust", "verify_log"]
 
 Leaf = tuple[int, bytes, int]  # (index, leaf hash, envelope id)
 
@@ -37,14 +49,19 @@ def verify_log(
     *,
     since: str | None = None,
     external_checkpoint: str | None = None,
+    block_headers: Sequence[BlockHeader] | None = None,
     workers: int | None = None,
 ) -> VerifyReport:
     """Check every property of the site's evidence; see the module docstring.
+
+    ``external_checkpoint``: a signed checkpoint note kept elsewhere, that the log must
+    extend; ``block_headers``: Bitcoin block headers to check OpenTimestamps proofs
+    against (without them, Bitcoin attestations are reported, not checked);
     ``workers``: processes for the per-bundle checks (default: one per CPU, used
     only for big logs)."""
     started = time.perf_counter()
-    origin = log_origin(trust.site_id)
-    report = VerifyReport(trust.site_id, origin, sorted(trust.keys), since=since)
+    report = VerifyReport(trust.site_id, log_origin(trust.site_id), sorted(trust.keys), since=since)
+    trust, rotations = _follow_rotations(report, db, trust)
     with bundle_checks(report, db, trust, since, workers=workers):
         leaves: list[Leaf] = [
             (idx, bytes(h), env_id)
@@ -57,20 +74,53 @@ def verify_log(
         del leaves
         report.log_size, report.root = tree.size, tree.root()
         check_tree_nodes(report[Property.TREE_NODES], db, tree)
+        check_rotation_roots(report[Property.ROTATION_CHAIN], rotations, tree)
+        validity = report[Property.KEY_VALIDITY]
+        checkpoints = stored_checkpoints(db)
         signed = check_checkpoint_signatures(
-            report[Property.CHECKPOINT_SIGNATURE], stored_checkpoints(db), trust
+            report[Property.CHECKPOINT_SIGNATURE], validity, checkpoints, trust
         )
         check_checkpoint_roots(report[Property.CHECKPOINT_ROOT], signed, tree)
         latest = signed[-1][1] if signed else None
         report.checkpoint_size = latest.size if latest else None
         check_external_checkpoint(
-            report[Property.EXTERNAL_CHECKPOINT], external_checkpoint, trust, tree, latest
+            report[Property.EXTERNAL_CHECKPOINT],
+            validity,
+            external_checkpoint,
+            trust,
+            tree,
+            latest,
+        )
+        check_timestamps(
+            report[Property.TIMESTAMPS],
+            report.notes,
+            stored_anchors(db),
+            {c.id: c for c in checkpoints},
+            block_headers,
         )
         check_artifacts(report[Property.ARTIFACTS], db)
         check_completeness(report[Property.COMPLETENESS], db, since)
     _add_notes(report, tree.size, latest)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _follow_rotations(
+    report: VerifyReport, db: sqlite_utils.Database, genesis: Trust
+) -> tuple[Trust, list[Rotation]]:
+    """The trust to check signatures with: the genesis keys, or the key chain their
+    rotation records lead to."""
+    rows = stored_rotations(db)
+    chain, rotations = check_rotation_chain(
+        report[Property.ROTATION_CHAIN], rows, genesis.keys, genesis.site_id
+    )
+    if not rows:
+        report[Property.ROTATION_CHAIN].skipped = "the site key was never rotated"
+    if chain is None:
+        report[Property.KEY_VALIDITY].skipped = "one key for the whole log (no rotation)"
+        return genesis, rotations
+    report.keyids = [epoch.keyid for epoch in chain]
+    return Trust(genesis.site_id, chain.keys, chain), rotations
 
 
 def check_log_order(result: PropertyResult, leaves: Sequence[Leaf]) -> None:
@@ -102,98 +152,6 @@ def check_tree_nodes(result: PropertyResult, db: sqlite_utils.Database, tree: Me
             result.fail(f"node ({level}, {idx})", "does not match the leaves beneath it")
     if seen != expected:
         result.fail("log_nodes", f"{seen} interior nodes stored, {expected} expected")
-
-
-def check_checkpoint_signatures(
-    result: PropertyResult, rows: Sequence[StoredCheckpoint], trust: Trust
-) -> list[tuple[StoredCheckpoint, Checkpoint]]:
-    """Each stored checkpoint note is for this log and signed by a site key; returns
-    those that are, with what they sign."""
-    good = []
-    for row in rows:
-        result.checked += 1
-        try:
-            checkpoint = _open_checkpoint(row.note, trust)
-        except CheckpointError as exc:
-            result.fail(f"checkpoint {row.id}", str(exc))
-            continue
-        good.append((row, checkpoint))
-    return good
-
-
-def _open_checkpoint(note: str, trust: Trust) -> Checkpoint:
-    origin = log_origin(trust.site_id)
-    error: CheckpointError | None = None
-    for key in trust.keys.values():
-        try:
-            return verify_checkpoint(note, origin, key)
-        except CheckpointError as exc:
-            error = exc
-    raise error or CheckpointError("no site key to verify with")
-
-
-def check_checkpoint_roots(
-    result: PropertyResult, signed: Sequence[tuple[StoredCheckpoint, Checkpoint]], tree: MemoryTree
-) -> None:
-    """The log still hashes to every signed checkpoint's root at its size, and no
-    checkpoint is smaller than one before it."""
-    previous = 0
-    for row, checkpoint in signed:
-        result.checked += 1
-        subject = f"checkpoint {row.id} ({checkpoint.size} leaves)"
-        if (row.size, row.root) != (checkpoint.size, checkpoint.root):
-            result.fail(subject, "its columns disagree with its signed note")
-        if checkpoint.size < previous:
-            result.fail(subject, f"smaller than an earlier checkpoint ({previous} leaves)")
-        previous = max(previous, checkpoint.size)
-        if checkpoint.size > tree.size:
-            result.fail(
-                subject,
-                f"the log has only {tree.size} leaves: leaves were removed (truncated log)",
-            )
-        elif tree.root(checkpoint.size) != checkpoint.root:
-            result.fail(
-                subject,
-                f"the first {checkpoint.size} leaves no longer hash to its root: a leaf was"
-                " changed, removed, inserted or reordered",
-            )
-
-
-def check_external_checkpoint(
-    result: PropertyResult,
-    note: str | None,
-    trust: Trust,
-    tree: MemoryTree,
-    latest: Checkpoint | None,
-) -> None:
-    """A checkpoint kept outside this database is signed by the site, and the log
-    extends it append-only (no fork, no shrink), also as a third party would check:
-    by an RFC 9162 consistency proof to the latest stored checkpoint."""
-    if note is None:
-        result.skipped = "no --checkpoint given"
-        return
-    result.checked += 1
-    try:
-        kept = _open_checkpoint(note, trust)
-    except CheckpointError as exc:
-        result.fail("checkpoint file", f"{exc} (was the site key replaced?)")
-        return
-    subject = f"checkpoint file ({kept.size} leaves)"
-    if kept.size > tree.size:
-        result.fail(
-            subject,
-            f"the log has only {tree.size} leaves: it shrank or was replaced since",
-        )
-        return
-    if tree.root(kept.size) != kept.root:
-        result.fail(subject, f"the log's first {kept.size} leaves hash to another root: it forked")
-        return
-    if latest is not None and latest.size >= kept.size:
-        proof = consistency_proof(tree, kept.size, latest.size)
-        try:
-            verify_consistency(kept.size, latest.size, kept.root, latest.root, proof)
-        except ProofError as exc:
-            result.fail(subject, f"no consistency with the latest checkpoint: {exc}")
 
 
 def check_artifacts(result: PropertyResult, db: sqlite_utils.Database) -> None:

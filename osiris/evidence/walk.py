@@ -9,6 +9,7 @@ with cores. Workers are started with ``spawn`` (no SQLite handle crosses a fork)
 
 from __future__ import annotations
 
+import binascii
 import multiprocessing
 import os
 import sqlite3
@@ -26,21 +27,26 @@ from nacl.signing import VerifyKey
 from osiris.evidence.bundles_check import (
     RunRecords,
     StoredEnvelope,
+    StoredResult,
     Trust,
     check_envelope_signature,
     check_payload_digest,
     check_results_match,
     check_statement,
 )
-from osiris.evidence.dsse import Envelope, EnvelopeError
+from osiris.evidence.dsse import Envelope, EnvelopeError, Signature
 from osiris.evidence.report import MAX_LISTED, Property, PropertyResult, VerifyReport
+from osiris.evidence.results_match import read_payload
+from osiris.evidence.rotation import KeyChain, KeyEpoch
 from osiris.store.db import database_path
 
 PARALLEL_MIN = 20_000  # envelopes; below this one process is quicker than starting workers
 CHUNK = (2_000, 50_000)  # envelopes per task handed to a worker: at least, at most
+PAGE = 512  # rows fetched from SQLite at a time
 _RUNS_KEPT = 16
 _BUNDLE_PROPERTIES = (
     Property.ENVELOPE_SIGNATURE,
+    Property.KEY_VALIDITY,
     Property.PAYLOAD_DIGEST,
     Property.STATEMENT,
     Property.RESULTS_MATCH,
@@ -74,11 +80,9 @@ def bundle_checks(
         return
     size = max(CHUNK[0], min(CHUNK[1], total // (jobs * 4)))
     ranges = [(lo, min(lo + size - 1, high)) for lo in range(low, high + 1, size)]
-    keys = {k: bytes(v) for k, v in trust.keys.items()}
+    spec = _trust_spec(trust)
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [
-            pool.submit(_check_in_worker, str(path), trust.site_id, keys, since, r) for r in ranges
-        ]
+        futures = [pool.submit(_check_in_worker, str(path), spec, since, r) for r in ranges]
         try:
             yield
             parts = [f.result() for f in futures]
@@ -104,13 +108,35 @@ def _merge(into: PropertyResult, part: PropertyResult) -> None:
     into.failures.extend(part.failures[: MAX_LISTED - len(into.failures)])
 
 
+TrustSpec = tuple[str, dict[str, bytes], list[tuple[str, bytes, int, int | None, int]] | None]
+
+
+def _trust_spec(trust: Trust) -> TrustSpec:
+    """``trust`` as plain data for a worker process."""
+    epochs = None
+    if trust.chain is not None:
+        epochs = [
+            (e.keyid, bytes(e.key), e.first_leaf, e.end_leaf, e.sequence) for e in trust.chain
+        ]
+    return trust.site_id, {k: bytes(v) for k, v in trust.keys.items()}, epochs
+
+
+def _trust_from(spec: TrustSpec) -> Trust:
+    site_id, keys, epochs = spec
+    chain = None
+    if epochs is not None:
+        chain = KeyChain(
+            tuple(KeyEpoch(k, VerifyKey(v), first, end, seq) for k, v, first, end, seq in epochs)
+        )
+    return Trust(site_id, {k: VerifyKey(v) for k, v in keys.items()}, chain)
+
+
 def _check_in_worker(
-    path: str, site_id: str, keys: dict[str, bytes], since: str | None, ids: IdRange
+    path: str, spec: TrustSpec, since: str | None, ids: IdRange
 ) -> dict[Property, PropertyResult]:
     conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=30.0)
     try:
-        trust = Trust(site_id, {k: VerifyKey(v) for k, v in keys.items()})
-        return check_range(sqlite_utils.Database(conn), trust, since, ids)
+        return check_range(sqlite_utils.Database(conn), _trust_from(spec), since, ids)
     finally:
         conn.close()
 
@@ -120,18 +146,21 @@ def check_range(
 ) -> dict[Property, PropertyResult]:
     """The per-bundle properties of the envelopes with ids in ``ids`` (all when None)."""
     found = {prop: PropertyResult(prop) for prop in _BUNDLE_PROPERTIES}
-    signature = found[Property.ENVELOPE_SIGNATURE]
+    signature, validity = found[Property.ENVELOPE_SIGNATURE], found[Property.KEY_VALIDITY]
+    digest, statement = found[Property.PAYLOAD_DIGEST], found[Property.STATEMENT]
+    results = found[Property.RESULTS_MATCH]
     for row, run in _stored(db, since, ids):
         env = _decode(row)
         if isinstance(env, str):
             signature.checked += 1
             signature.fail(f"envelope {row[0]} (run {row[1]}, host {row[2]})", env)
             continue
-        check_envelope_signature(signature, env, trust)
-        check_payload_digest(found[Property.PAYLOAD_DIGEST], env)
-        document = check_statement(found[Property.STATEMENT], env, trust)
-        if document is not None:
-            check_results_match(found[Property.RESULTS_MATCH], env, document, run)
+        check_envelope_signature(signature, validity, env, trust)
+        check_payload_digest(digest, env)
+        rendered = run.rendered.get(env.host) if env.kind == "scan" else None
+        payload = check_statement(statement, env, trust, read_payload(env.payload, rendered))
+        if payload is not None:
+            check_results_match(results, env, payload, run)
     return found
 
 
@@ -140,43 +169,108 @@ def _stored(
 ) -> Iterator[tuple[tuple[Any, ...], RunRecords]]:
     runs: OrderedDict[int, RunRecords] = OrderedDict()
     lo, hi = ids if ids else (None, None)
-    for row in db.execute(
-        "SELECT e.id, e.run_id, e.host, e.kind, e.envelope, e.payload_sha256, l.leaf_hash"
-        " FROM envelopes e LEFT JOIN log_leaves l ON l.envelope_id = e.id"
-        " LEFT JOIN runs r ON r.id = e.run_id"
-        " WHERE (:lo IS NULL OR e.id BETWEEN :lo AND :hi)"
+    # a literal range (no `:lo IS NULL OR ...`) lets SQLite seek to it: with the OR, each
+    # worker would scan the whole table for its slice
+    where = "e.id BETWEEN :lo AND :hi" if ids else "1"
+    cursor = db.conn.execute(
+        "SELECT e.id, e.run_id, e.host, e.kind, e.envelope, e.payload_sha256, l.leaf_hash,"
+        " l.idx FROM envelopes e LEFT JOIN log_leaves l ON l.envelope_id = e.id"
+        f" LEFT JOIN runs r ON r.id = e.run_id WHERE {where}"
         " AND (:since IS NULL OR r.started_at IS NULL OR r.started_at >= :since)"
         " ORDER BY e.id",
         {"lo": lo, "hi": hi, "since": since},
-    ):
-        run = runs.get(row[1])
-        if run is None:
-            run = runs[row[1]] = _run_records(db, row[1])
-            if len(runs) > _RUNS_KEPT:
-                runs.popitem(last=False)
-        yield row, run
+    )
+    while page := cursor.fetchmany(PAGE):
+        for row in page:
+            run = runs.get(row[1])
+            if run is None:
+                run = runs[row[1]] = run_records(db.conn, row[1])
+                if len(runs) > _RUNS_KEPT:
+                    runs.popitem(last=False)
+            yield row, run
 
 
-def _run_records(db: sqlite_utils.Database, run_id: int) -> RunRecords:
-    exists = db.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone() is not None
-    records = RunRecords(exists)
-    for host, reached, error, digest in db.execute(
+# A result row as its signed entry should read (RFC 8785 key order, compact). From SQLite
+# 3.42 json() also reads JSON5, so there facts must first pass json_valid (strict JSON);
+# before, json() refuses anything but JSON and the run's rows are compared one by one.
+_RENDERED = (
+    "json_object('check', check_id, 'facts', json(facts), 'probe_digest', probe_digest,"
+    " 'reason', reason, 'status', status)"
+)
+if sqlite3.sqlite_version_info >= (3, 42, 0):
+    _RENDERED = f"CASE WHEN facts IS NULL OR json_valid(facts) THEN {_RENDERED} END"
+
+
+def run_records(conn: sqlite3.Connection, run_id: int) -> RunRecords:
+    """What the database holds about one run, for :func:`check_results_match`."""
+    exists = conn.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone() is not None
+
+    def rows(host: str) -> list[StoredResult]:
+        return conn.execute(
+            "SELECT check_id, status, reason, probe_digest, facts FROM results"
+            " WHERE run_id = ? AND host = ? ORDER BY check_id",
+            [run_id, host],
+        ).fetchall()
+
+    records = RunRecords(exists, rows=rows)
+    for host, reached, error, digest in conn.execute(
         "SELECT host, reached, error, output_digest FROM host_runs WHERE run_id = ?", [run_id]
     ):
         records.host_runs[host] = (bool(reached), error, digest)
-    for host, check_id, status, reason, probe_digest, facts in db.execute(
-        "SELECT host, check_id, status, reason, probe_digest, facts FROM results WHERE run_id = ?",
-        [run_id],
-    ):
-        records.results.setdefault(host, []).append((check_id, status, reason, probe_digest, facts))
+    try:
+        records.rendered.update(
+            (host, (count, joined))
+            for host, count, joined in conn.execute(
+                # the (run_id, host, check_id) index gives each host's rows in check order
+                f"SELECT host, count(*), group_concat(coalesce({_RENDERED}, '!'), char(1))"
+                " FROM results WHERE run_id = ? GROUP BY host",
+                [run_id],
+            )
+        )
+    except sqlite3.Error:
+        records.rendered.clear()  # each host is then compared row by row
     return records
 
 
 def _decode(row: tuple[Any, ...]) -> StoredEnvelope | str:
-    env_id, run_id, host, kind, text, payload_sha256, leaf = row
+    env_id, run_id, host, kind, text, payload_sha256, leaf, index = row
     try:
-        envelope = Envelope.from_json(text)
+        envelope = _canonical_envelope(text) or Envelope.from_json(text)
     except EnvelopeError as exc:
         return str(exc)
     leaf_hash = None if leaf is None else bytes(leaf)
-    return StoredEnvelope(env_id, run_id, host, kind, payload_sha256, envelope, leaf_hash)
+    return StoredEnvelope(env_id, run_id, host, kind, payload_sha256, envelope, leaf_hash, index)
+
+
+def _canonical_envelope(text: Any) -> Envelope | None:
+    """The envelope, read without a JSON parser when it is written exactly as Osiris
+    writes one (canonical, one signature; base64 and hex hold no quote or escape);
+    None for anything else, which :meth:`Envelope.from_json` then reads."""
+    if not isinstance(text, str) or not text.startswith('{"payload":"'):
+        return None
+    cuts = [12]
+    for marker in _MARKERS:
+        at = text.find(marker, cuts[-1])
+        if at < 0:
+            return None
+        cuts += [at, at + len(marker)]
+    if cuts[-1] != len(text):
+        return None
+    payload, payload_type, key_id, sig = (text[cuts[i] : cuts[i + 1]] for i in (0, 2, 4, 6))
+    if (
+        '"' in payload_type
+        or "\\" in payload_type
+        or '"' in key_id
+        or "\\" in key_id
+        or not payload_type.isprintable()
+    ):
+        return None
+    try:
+        decoded = binascii.a2b_base64(payload, strict_mode=True)
+        signature = binascii.a2b_base64(sig, strict_mode=True)
+    except binascii.Error:
+        return None
+    return Envelope(decoded, payload_type, (Signature(key_id, signature),))
+
+
+_MARKERS = ('","payloadType":"', '","signatures":[{"keyid":"', '","sig":"', '"}]}')

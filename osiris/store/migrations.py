@@ -192,6 +192,39 @@ CREATE TABLE approvals (
 CREATE UNIQUE INDEX approvals_one_pending ON approvals (incident_id, runbook_id)
     WHERE state IN ('pending', 'approved');
     """,
+    # 4: evidence keys and anchors. key_rotations: each new site key, certified by the
+    # key before it (a DSSE envelope signed by both), valid for leaves from log_size on.
+    # anchors: OpenTimestamps proofs of checkpoint notes; an upgrade appends a new row
+    # for the same checkpoint (the newest row is the current proof). Both append-only.
+    """
+    CREATE TABLE key_rotations (
+        seq INTEGER PRIMARY KEY,
+        previous_keyid TEXT NOT NULL,
+        keyid TEXT NOT NULL UNIQUE,
+        public_key TEXT NOT NULL,
+        log_size INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        rotated_at TEXT NOT NULL,
+        envelope TEXT NOT NULL
+    );
+    CREATE TABLE anchors (
+        id INTEGER PRIMARY KEY,
+        checkpoint_id INTEGER NOT NULL REFERENCES checkpoints(id),
+        digest TEXT NOT NULL,
+        proof BLOB NOT NULL,
+        complete INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX anchors_by_checkpoint ON anchors (checkpoint_id, id);
+    CREATE TRIGGER key_rotations_no_update BEFORE UPDATE ON key_rotations
+        BEGIN SELECT RAISE(ABORT, 'key_rotations is append-only'); END;
+    CREATE TRIGGER key_rotations_no_delete BEFORE DELETE ON key_rotations
+        BEGIN SELECT RAISE(ABORT, 'key_rotations is append-only'); END;
+    CREATE TRIGGER anchors_no_update BEFORE UPDATE ON anchors
+        BEGIN SELECT RAISE(ABORT, 'anchors is append-only'); END;
+    CREATE TRIGGER anchors_no_delete BEFORE DELETE ON anchors
+        BEGIN SELECT RAISE(ABORT, 'anchors is append-only'); END;
+    """,
 )
 
 

@@ -30,7 +30,15 @@ PROBES = {
 }
 EVIDENCE_TRIGGERS = [
     f"{table}_no_{verb}"
-    for table in ("envelopes", "log_leaves", "log_nodes", "artifacts", "checkpoints")
+    for table in (
+        "envelopes",
+        "log_leaves",
+        "log_nodes",
+        "artifacts",
+        "checkpoints",
+        "key_rotations",
+        "anchors",
+    )
     for verb in ("update", "delete")
 ]
 

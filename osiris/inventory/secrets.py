@@ -8,6 +8,12 @@ or leave the password out and keep it in the site's ``secrets.yaml`` (mode 0600)
 
     hosts:  {dc1: {password: ...}}
     groups: {windows: {password: ...}}
+
+Service credentials (the L2 planner's API key, the SMTP password of L3 notices, a
+webhook URL carrying a token) live in the same file under ``services``, or in the
+environment, which wins (``service_secret``)::
+
+    services: {anthropic_api_key: ..., smtp_password: ..., webhook_url: ...}
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ _ENV_LOOKUP = re.compile(
 class SecretsFile:
     hosts: Mapping[str, Secret] = field(default_factory=dict)
     groups: Mapping[str, Secret] = field(default_factory=dict)
+    services: Mapping[str, Secret] = field(default_factory=dict)
 
     def password_for(self, host: str, groups: Sequence[str]) -> Secret | None:
         if host in self.hosts:
@@ -52,12 +59,41 @@ def load_secrets(path: Path) -> SecretsFile:
         raise InputError(f"secrets file is mode {mode:04o}; it must be 0600", file=path)
     data, lines = load_yaml(path)
     data = data or {}
-    if not isinstance(data, dict) or set(data) - {"hosts", "groups"}:
-        raise InputError("expected only 'hosts' and 'groups' mappings", file=path, line=1)
+    if not isinstance(data, dict) or set(data) - {"hosts", "groups", "services"}:
+        raise InputError(
+            "expected only 'hosts', 'groups' and 'services' mappings", file=path, line=1
+        )
     return SecretsFile(
         hosts=_passwords(data.get("hosts") or {}, path, lines, "hosts"),
         groups=_passwords(data.get("groups") or {}, path, lines, "groups"),
+        services=_services(data.get("services") or {}, path, lines),
     )
+
+
+def service_secret(secrets_path: Path, name: str, env_var: str) -> Secret | None:
+    """A service credential: ``$env_var`` if set, else ``services.<name>`` of the
+    secrets file, else None (the feature that needs it stays off)."""
+    if os.environ.get(env_var):
+        return Secret(os.environ[env_var])
+    return load_secrets(secrets_path).services.get(name)
+
+
+def _services(section: Any, path: Path, lines: Mapping[Any, int]) -> dict[str, Secret]:
+    if not isinstance(section, dict):
+        raise InputError(
+            "must be a mapping", file=path, line=lines.get(("services",)), field="services"
+        )
+    found = {}
+    for key, value in section.items():
+        if not isinstance(value, str) or not value:
+            raise InputError(
+                "must be a non-empty string",
+                file=path,
+                line=lines.get(("services", key)),
+                field=f"services.{key}",
+            )
+        found[str(key)] = Secret(value)
+    return found
 
 
 def _passwords(section: Any, path: Path, lines: Mapping[Any, int], name: str) -> dict[str, Secret]:

@@ -10,7 +10,7 @@ import pytest
 
 from osiris.errors import InputError
 from osiris.inventory import load_inventory
-from osiris.inventory.secrets import load_secrets
+from osiris.inventory.secrets import load_secrets, service_secret
 from osiris.model import Connection, Platform, Role
 
 YAML_INVENTORY = """\
@@ -174,3 +174,30 @@ def test_secrets_file_must_be_private_and_supplies_passwords(tmp_path: Path) -> 
     hosts = {h.name: h for h in load_inventory([inventory], secrets=load_secrets(secrets_path))}
     assert hosts["ws1"].password is not None and hosts["ws1"].password.reveal() == "host-pw"
     assert hosts["ws2"].password is not None and hosts["ws2"].password.reveal() == "group-pw"
+
+
+def test_service_secrets_come_from_the_environment_first_then_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets_path = write(
+        tmp_path,
+        "secrets.yaml",
+        """\
+        services:
+          anthropic_api_key: from-file
+        """,
+    )
+    secrets_path.chmod(0o600)
+    monkeypatch.delenv("OSIRIS_TEST_KEY", raising=False)
+    found = service_secret(secrets_path, "anthropic_api_key", "OSIRIS_TEST_KEY")
+    assert found is not None and found.reveal() == "from-file"
+    assert "from-file" not in repr(found)
+    monkeypatch.setenv("OSIRIS_TEST_KEY", "from-env")
+    found = service_secret(secrets_path, "anthropic_api_key", "OSIRIS_TEST_KEY")
+    assert found is not None and found.reveal() == "from-env"
+    assert service_secret(secrets_path, "smtp_password", "OSIRIS_TEST_NOPE") is None
+    assert service_secret(tmp_path / "absent.yaml", "x", "OSIRIS_TEST_NOPE") is None
+    secrets_path.write_text("services:\n  smtp_password: 42\n")
+    with pytest.raises(InputError, match="must be a non-empty string") as caught:
+        service_secret(secrets_path, "smtp_password", "OSIRIS_TEST_NOPE")
+    assert caught.value.field == "services.smtp_password"

@@ -87,14 +87,21 @@ class Rule:
 def load_rules(
     paths: Iterable[Path], catalog: Catalog, runbooks: RunbookRegistry
 ) -> tuple[Rule, ...]:
-    """Every enabled rule of the given files, highest priority first."""
-    rules: dict[str, Rule] = {}
+    """Every enabled rule of the given files, highest priority first.
+
+    Files are layers by directory, in the order given (built-in, then the site's): a rule
+    in a later directory replaces the rule of the same id from an earlier one, and
+    ``enabled: false`` there turns it off. The same id twice in one directory is an error.
+    """
+    rules: dict[str, Rule | None] = {}
+    origin: dict[str, Path] = {}
     for path in paths:
-        for rule in _load_file(path, catalog, runbooks):
-            if rule.id in rules:
-                raise InputError(f"duplicate rule id '{rule.id}'", file=path, field="id")
-            rules[rule.id] = rule
-    return tuple(sorted(rules.values(), key=lambda r: (-r.priority, r.id)))
+        for rule_id, rule in _load_file(path, catalog, runbooks):
+            if rule_id in origin and origin[rule_id].parent == path.parent:
+                raise InputError(f"duplicate rule id '{rule_id}'", file=path, field="id")
+            rules[rule_id], origin[rule_id] = rule, path
+    enabled = [r for r in rules.values() if r is not None]
+    return tuple(sorted(enabled, key=lambda r: (-r.priority, r.id)))
 
 
 def rule_files(builtin_dir: Path, site_home: Path | None) -> list[Path]:
@@ -104,16 +111,18 @@ def rule_files(builtin_dir: Path, site_home: Path | None) -> list[Path]:
     return files
 
 
-def _load_file(path: Path, catalog: Catalog, runbooks: RunbookRegistry) -> list[Rule]:
+def _load_file(
+    path: Path, catalog: Catalog, runbooks: RunbookRegistry
+) -> list[tuple[str, Rule | None]]:
+    """(id, rule) per rule of the file; None for a rule that is turned off."""
     data, lines = load_yaml(path)
     try:
         parsed = _RuleFile.model_validate(data)
     except ValidationError as exc:
         raise input_error_from(exc, path, lines) from exc
     return [
-        _compile(spec, index, path, lines, catalog, runbooks)
+        (spec.id, _compile(spec, index, path, lines, catalog, runbooks) if spec.enabled else None)
         for index, spec in enumerate(parsed.rules)
-        if spec.enabled
     ]
 
 

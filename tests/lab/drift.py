@@ -282,6 +282,22 @@ DRIFTS.update(
     }
 )
 
+# Drifts the runbook tests (tests/integration/test_linux_runbooks.py) need besides the
+# ones above: each makes its check fail in a way a runbook must undo.
+DRIFTS.update(
+    {
+        # a read-only TMOUT of an hour in another profile.d file: fail, and it would win
+        "session_timeout_hour": _TMOUT % 3600,
+        # daily rotation, 7 kept: about 8 days of logs
+        "log_retention_daily": (
+            "sed -i 's/^\\([[:space:]]*\\)weekly/\\1daily/' /etc/logrotate.d/rsyslog && "
+            + _ROTATE % 7
+        ),
+        # source routing accepted (a fail that IP forwarding is not part of)
+        "sysctl_source_route": "sysctl -q -w net.ipv4.conf.all.accept_source_route=1",
+    }
+)
+
 # Checks of what a container does not own (disks, clock, kernel audit): on lab hosts they
 # are ``na`` whatever the drift.
 CONTAINER_BOUND_CHECKS = frozenset({"lnx_luks", "lnx_time_sync", "lnx_auditd"})

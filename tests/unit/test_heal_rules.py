@@ -39,6 +39,8 @@ def test_builtin_rules_load_and_name_real_runbooks() -> None:
     for rule in rules:
         runbook = RUNBOOKS.get(rule.runbook)
         assert rule.checks <= set(runbook.spec.fixes)
+    # every shipped runbook is reachable: a runbook no rule names never runs at L1
+    assert {r.id for r in RUNBOOKS} == {rule.runbook for rule in rules}
 
 
 @pytest.mark.parametrize(
@@ -94,3 +96,39 @@ def test_durations() -> None:
 def test_maintenance_window_past_midnight(moment: datetime, inside: bool) -> None:
     window = MaintenanceWindow(days=("mon", "tue", "wed", "thu", "fri"), start="22:00", end="06:00")
     assert in_window(window, moment) is inside
+
+
+def test_a_site_rule_replaces_or_turns_off_a_builtin_of_the_same_id(tmp_path: Path) -> None:
+    builtin = rule_files(default_catalog_dir(), None)
+    site = tmp_path / "home" / "rules"
+    site.mkdir(parents=True)
+    (site / "site.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "rules": [
+                    {**GOOD, "id": "linux_ssh_hardening", "priority": 7},
+                    {
+                        **GOOD,
+                        "id": "linux_firewall",
+                        "runbook": "linux_firewall",
+                        "checks": ["lnx_firewall"],
+                        "enabled": False,
+                    },
+                ]
+            }
+        )
+    )
+    rules = {
+        r.id: r
+        for r in load_rules(rule_files(default_catalog_dir(), tmp_path / "home"), CATALOG, RUNBOOKS)
+    }
+    assert rules["linux_ssh_hardening"].priority == 7
+    assert rules["linux_ssh_hardening"].source == str(site / "site.yaml")
+    assert "linux_firewall" not in rules
+    assert "linux_firewall" in {r.id for r in load_rules(builtin, CATALOG, RUNBOOKS)}
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    for name in ("a.yaml", "b.yaml"):
+        (twice / name).write_text(yaml.safe_dump({"rules": [GOOD]}))
+    with pytest.raises(InputError, match="duplicate rule id 'r1'"):
+        load_rules(sorted(twice.glob("*.yaml")), CATALOG, RUNBOOKS)

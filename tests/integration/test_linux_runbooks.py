@@ -1,0 +1,329 @@
+"""Every Linux runbook, run for real through ansible-runner on a drifted lab host.
+
+For each Linux runbook of the registry, one fresh host (profile clean) gets the drifts
+of its case (``CASES``) and then:
+
+1. ``osiris scan --checks <fixes>`` says each check the runbook fixes fails;
+2. check mode (``--check --diff``) reports changes but leaves the host as it was: a
+   listing of its state (files under /etc with owner, mode and content digest, SUID
+   files, nftables, network sysctls, packages, enabled units), read over SSH, is the
+   same before and after;
+3. the real run succeeds and changes something, and the scan now passes every check;
+4. a second real run changes nothing (idempotent);
+5. osiris can still open a new SSH connection to the host.
+
+A Linux runbook without a case fails ``test_every_linux_runbook_has_a_case``. The cases
+run side by side, ``WORKERS`` at a time, each on its own host (``runbook_cases``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from osiris.ansible.inventory import GeneratedInventory, generate
+from osiris.ansible.runner import Outcome, PlaybookRun, run_playbook
+from osiris.catalog import load_catalog
+from osiris.heal.runbooks import Runbook, load_runbooks
+from osiris.inventory import load_inventory
+from osiris.model import Platform
+from osiris.transport import TransportOptions
+from tests.integration.test_scan_lab import scan, statuses, write_inventory
+from tests.lab import drift
+from tests.lab import lab as lab_control
+from tests.lab.hosts import LabHost, ssh_argv
+from tests.lab.lab import LabState
+from tests.lab.paths import KNOWN_HOSTS_FILE
+
+# runbook id -> the drifts (tests/lab/drift.py) that make every check it fixes fail
+CASES: dict[str, tuple[str, ...]] = {
+    "linux_sshd_harden": ("ssh_root_password", "sshd_config_readable"),
+    "linux_ssh_crypto": ("ssh_crypto_cbc",),
+    "linux_firewall": ("firewall_off",),
+    "linux_file_permissions": ("shadow_world_readable", "sshd_config_readable"),
+    "linux_password_policy": ("pwquality_off", "pwquality_8"),
+    "linux_account_lockout": ("lockout_off", "lockout_deny_8"),
+    "linux_auto_updates": ("auto_updates_off", "auto_updates_no_lists"),
+    "linux_usb_storage": ("usb_allowed",),
+    "linux_session_timeout": ("session_timeout_hour",),
+    "linux_log_retention": ("log_retention_daily",),
+    "linux_tls_policy": ("tls_legacy",),
+    "linux_kernel_network": ("sysctl_source_route", "sysctl_redirects"),
+    "linux_kernel_network_no_forwarding": ("sysctl_forwarding", "sysctl_redirects"),
+    "linux_security_updates": ("security_update_pending",),
+    "linux_suid_remove": ("suid_rogue",),
+    "linux_lock_inactive_accounts": ("account_idle_100", "account_idle_60"),
+    "linux_privileged_accounts": ("uid0_extra", "empty_password"),
+}
+
+# What a runbook may change, listed in a stable order; check mode must leave it alone.
+STATE = r"""
+find /etc /usr/share/pam-configs /usr/local -xdev -printf '%p %y %m %u:%g %s %l\n' | sort
+find /etc /usr/share/pam-configs /usr/local -xdev -type f -exec sha256sum {} + | sort -k 2
+find / -xdev -type f -perm -4000 | sort
+nft list ruleset
+sysctl -a 2>/dev/null | sort \
+  | grep -E '^net\.ipv(4|6)\.(ip_forward|tcp_syncookies|conf\.(all|default)\.)'
+dpkg-query -W -f '${Package} ${Version} ${Status}\n'
+systemctl list-unit-files --state=enabled --no-legend | sort
+"""
+
+_names = itertools.count(1)
+WORKERS = 4
+
+
+def linux_runbooks() -> dict[str, Runbook]:
+    registry = load_runbooks(load_catalog())
+    return {r.id: r for r in registry if r.spec.platform is Platform.LINUX}
+
+
+RUNBOOKS = linux_runbooks()
+
+
+def test_every_linux_runbook_has_a_case() -> None:
+    assert set(CASES) == set(RUNBOOKS), "each Linux runbook needs a case, and only those"
+    for drifts in CASES.values():
+        assert drifts and set(drifts) <= set(drift.DRIFTS)
+
+
+def host_state(host: LabHost) -> str:
+    result = subprocess.run(
+        ssh_argv(host, "sh", "-s"), input=STATE, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def changed_tasks(run: PlaybookRun) -> list[str]:
+    return [r.task for r in run.results if r.outcome is Outcome.OK and r.result.get("changed")]
+
+
+def assert_successful(run: PlaybookRun, what: str) -> None:
+    bad = [
+        (r.task, r.result.get("msg"))
+        for r in run.results
+        if r.outcome in (Outcome.FAILED, Outcome.UNREACHABLE)
+    ]
+    assert run.status == "successful" and not bad, (what, run.status, bad, run.output_tail)
+
+
+def can_log_in(host: LabHost) -> bool:
+    """A new SSH connection, strict host key checking, as osiris makes them."""
+    result = subprocess.run(ssh_argv(host, "true"), capture_output=True, timeout=30)
+    return result.returncode == 0
+
+
+def osiris_cli(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The real `osiris` CLI in a subprocess with its own site home (as the `osiris`
+    fixture of tests/conftest.py, for cases that run outside the test's own thread)."""
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        inherited = {k: v for k, v in os.environ.items() if k != "OSIRIS_CATALOG"}
+        full_env = {**inherited, "OSIRIS_HOME": str(home / "home"), **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "osiris", *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            cwd=home,
+        )
+
+    return run
+
+
+def exercise(runbook: Runbook, lab_env: dict[str, str], directory: Path) -> None:
+    """The whole case of one runbook on its own fresh host (see the module docstring)."""
+    checks = ",".join(runbook.spec.fixes)
+    osiris = osiris_cli(directory)
+    name = f"rb{next(_names)}"
+    host = lab_control.add_host(name, profile="clean")
+    try:
+        drift.apply(host, *CASES[runbook.id])
+        inventory_file = write_inventory(directory, {host.name: host.address})
+        inventory = _generate(inventory_file)
+
+        def run(check: bool = False) -> PlaybookRun:
+            return run_playbook(
+                runbook.playbook,
+                inventory,
+                forks=1,
+                timeout=runbook.spec.timeout,
+                check=check,
+                diff=check,
+            )
+
+        def scanned() -> dict[str, str]:
+            _, document = scan(osiris, lab_env, "-i", str(inventory_file), "--checks", checks)
+            (found,) = document["hosts"]
+            assert found["reached"], found["error"]
+            return statuses(found)
+
+        assert scanned() == dict.fromkeys(runbook.spec.fixes, "fail")
+
+        before = host_state(host)
+        dry = run(check=True)
+        assert_successful(dry, "check mode")
+        assert changed_tasks(dry), "check mode reports no change on a drifted host"
+        after = host_state(host)
+        assert before == after, "check mode changed the host:\n" + "\n".join(
+            difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        )
+
+        fixed = run()
+        assert_successful(fixed, "real run")
+        assert changed_tasks(fixed), "the real run changed nothing"
+        # the listing must see what the runbook changes, or step 2 would prove nothing
+        assert host_state(host) != before, "the state listing misses this runbook's changes"
+        assert scanned() == dict.fromkeys(runbook.spec.fixes, "pass")
+
+        again = run()
+        assert_successful(again, "second run")
+        assert changed_tasks(again) == [], "the second run is not idempotent"
+        assert can_log_in(host), "osiris cannot log in to the host any more"
+    finally:
+        lab_control.remove_host(name)
+
+
+@pytest.fixture(scope="module")
+def runbook_cases(
+    lab: LabState,
+    lab_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[dict[str, Future[None]]]:
+    """Starts the case of every selected runbook, WORKERS at a time on their own hosts
+    (a case mostly waits on SSH and ansible-playbook, so they overlap well); each test
+    then waits for its own and sees its assertion errors."""
+    selected = [
+        item.callspec.params["runbook_id"]
+        for item in request.session.items
+        if isinstance(item, pytest.Function)
+        and item.originalname == "test_runbook_fixes_its_drift_on_a_real_host"
+    ]
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="runbook") as pool:
+        futures = {
+            runbook_id: pool.submit(
+                exercise, RUNBOOKS[runbook_id], lab_env, tmp_path_factory.mktemp(runbook_id)
+            )
+            for runbook_id in selected
+            if runbook_id in CASES
+        }
+        yield futures
+        for future in futures.values():
+            future.cancel()
+
+
+@pytest.mark.parametrize("runbook_id", sorted(RUNBOOKS))
+def test_runbook_fixes_its_drift_on_a_real_host(
+    runbook_cases: dict[str, Future[None]], runbook_id: str
+) -> None:
+    assert runbook_id in CASES, f"{runbook_id} has no case in CASES"
+    runbook_cases[runbook_id].result(timeout=900)
+
+
+def test_firewall_keeps_listeners_open_and_rolls_back_when_osiris_is_cut_off(
+    runbook_cases: dict[str, Future[None]], lab: LabState, tmp_path: Path
+) -> None:
+    """A service listening before the run stays reachable and a later one is dropped.
+    Then a lockout: right after the table loads, new SSH connections are dropped (a
+    stand-in for a rule that cut osiris off); the fresh login fails, the run fails, and
+    the armed timer takes the table away on the host's own. (It asks for runbook_cases
+    only so that the runbook cases run beside it.)"""
+    name = f"rb{next(_names)}"
+    host = lab_control.add_host(name, profile="clean")
+    try:
+        drift.apply(host, "firewall_off")
+        on_host(
+            host,
+            f"{_serve(8080)} && until ss -Hltn 'sport = :8080' | grep -q .; do sleep 0.1; done",
+        )
+        inventory = _inventory(tmp_path, host)
+        firewall = RUNBOOKS["linux_firewall"].playbook
+        assert_successful(run_playbook(firewall, inventory, forks=1, timeout=240), "real run")
+        assert _port_answers(host, 8080), "a service listening before the run was cut off"
+        on_host(
+            host,
+            f"{_serve(8081)} && until ss -Hltn 'sport = :8081' | grep -q .; do sleep 0.1; done",
+        )
+        assert not _port_answers(host, 8081), "a new listener is reachable through the firewall"
+        assert can_log_in(host)
+
+        cut = (
+            "until nft list table inet osiris_filter >/dev/null 2>&1; do sleep 0.05; done;"
+            " nft -f - <<'NFT'\n"
+            "table inet lab_cut {\n chain input {\n"
+            "  type filter hook input priority -10; tcp dport 22 ct state new drop\n }\n}\nNFT\n"
+            " sleep 15; nft delete table inet lab_cut"
+        )
+        on_host(
+            host,
+            "nft delete table inet osiris_filter && systemd-run --quiet --unit=lab-cut"
+            f" sh -c {shlex.quote(cut)}",
+        )
+        cut_off = run_playbook(
+            firewall,
+            inventory,
+            forks=1,
+            timeout=240,
+            extravars={"osiris_firewall_rollback_seconds": 3, "osiris_firewall_login_timeout": 6},
+        )
+        assert cut_off.status != "successful", "the run did not notice osiris was cut off"
+        loaded = [r.task for r in cut_off.results if r.task == "Load the osiris table"]
+        assert loaded, cut_off.output_tail
+        deadline = time.monotonic() + 60
+        while not can_log_in(host):  # until the stand-in lets SSH in again
+            assert time.monotonic() < deadline, "the host stayed cut off"
+            time.sleep(1)
+        tables = on_host(host, "nft list tables; ls /etc/nftables.d")
+        assert "osiris_filter" not in tables, "the rollback timer did not remove the table"
+        assert "osiris-input.nft.rolled-back" in tables
+    finally:
+        lab_control.remove_host(name)
+
+
+def on_host(host: LabHost, command: str) -> str:
+    result = subprocess.run(ssh_argv(host, command), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, (command, result.stderr)
+    return result.stdout
+
+
+def _serve(port: int) -> str:
+    return f"systemd-run --quiet --unit=lab-http-{port} python3 -m http.server {port}"
+
+
+def _inventory(directory: Path, host: LabHost) -> GeneratedInventory:
+    return _generate(write_inventory(directory, {host.name: host.address}))
+
+
+# Ansible's inventory plugins, which osiris.inventory uses in this process, are loaded
+# into a shared cache that is not safe to fill from two threads at once.
+_ansible_lock = threading.Lock()
+
+
+def _generate(inventory_file: Path) -> GeneratedInventory:
+    with _ansible_lock:
+        hosts = load_inventory([inventory_file])
+    return generate(hosts, TransportOptions(known_hosts=(str(KNOWN_HOSTS_FILE),)))
+
+
+def _port_answers(host: LabHost, port: int) -> bool:
+    try:
+        with socket.create_connection((host.address, port), timeout=2):
+            return True
+    except OSError:
+        return False

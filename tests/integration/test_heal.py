@@ -233,6 +233,7 @@ def rule(check: str, runbook_id: str, **extra: object) -> dict:
         "checks": [check],
         "runbook": runbook_id,
         "cooldown": "1s",
+        "priority": 1000,  # before the built-in rule for the same check
         **extra,
     }
 

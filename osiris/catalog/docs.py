@@ -80,6 +80,8 @@ def _section(check: Check, registry: Registry) -> str:
             lines.append(f"- {label}: {', '.join(ids)}")
     if spec.guidance:
         lines.append(f"- Fix: {spec.guidance.strip()}")
+    if spec.remediation:
+        lines.append(f"- Runbook (`osiris heal`): `{spec.remediation}`")
     return "\n".join(lines) + "\n"
 
 

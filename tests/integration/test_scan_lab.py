@@ -175,14 +175,18 @@ def test_direct_and_ansible_engines_give_identical_results(
             code,
             {
                 h["name"]: [
-                    (r["check_id"], r["status"], r["reason"], r["facts"]) for r in h["results"]
+                    (r["check_id"], r["status"], r["reason"], r["facts"])
+                    if r["check_id"] != "lnx_disk_space"
+                    # the lab's disks are this machine's, which others write to between scans
+                    else (r["check_id"], r["status"])
+                    for r in h["results"]
                 ]
                 for h in document["hosts"]
             },
         )
     assert outcomes["direct"] == outcomes["ansible"]
     code, results = outcomes["ansible"]
-    found = {check: status for check, status, _, _ in results[fresh_host.name]}
+    found = {check: status for check, status, *_ in results[fresh_host.name]}
     assert found["lnx_ssh_hardening"] == "warning" and found["lnx_lockout"] == "fail"
     assert code == 1
 
@@ -294,9 +298,10 @@ def test_a_host_that_does_not_answer_in_time_is_an_error(
     inventory = write_inventory(
         tmp_path, {fresh_host.name: fresh_host.address, "good": lab.hosts[0].address}
     )
-    code, document = scan(osiris, lab_env, "-i", str(inventory), "--timeout", "4")
+    # generous for the host that answers (a loaded CI machine), far below the hang
+    code, document = scan(osiris, lab_env, "-i", str(inventory), "--timeout", "20")
     hosts = by_host(document)
-    assert hosts[fresh_host.name]["error"] == "timeout: no answer within 4 s"
+    assert hosts[fresh_host.name]["error"] == "timeout: no answer within 20 s"
     assert set(statuses(hosts[fresh_host.name]).values()) == {"error"}
     assert statuses(hosts["good"]) == clean_linux()
     assert code == 2

@@ -54,6 +54,54 @@ class ApprovalState(StrEnum):
     USED = "used"
 
 
+class Tier(StrEnum):
+    """Who chose a runbook: an L1 rule or the L2 planner (L3 is a person, not a choice)."""
+
+    L1 = "l1"
+    L2 = "l2"
+
+
+class L2Verdict(StrEnum):
+    """What the L2 guardrails made of one answer (every one but CHOSEN goes to L3)."""
+
+    CHOSEN = "chosen"  # an applicable runbook, confident enough
+    ESCALATE = "escalate"  # the model itself said a person should look
+    OUT_OF_ENUM = "out_of_enum"  # it named something it was not offered
+    LOW_CONFIDENCE = "low_confidence"
+    UNREADABLE = "unreadable"  # no tool call and no JSON object with the fields
+    ERROR = "error"  # no answer: HTTP error, timeout, connection
+
+
+class EscalationCategory(StrEnum):
+    """Why a person must look (L3). Dedup is per (host, check, category): one category
+    never swallows another."""
+
+    CHECK_ERROR = "check_error"  # the check could not decide
+    FLAPPING = "flapping"  # fixed and back again too often
+    NO_RULE = "no_rule"  # no L1 rule covers the drift
+    RETRIES_EXHAUSTED = "retries_exhausted"  # the rule's attempts are used up
+    L2_DECLINED = "l2_declined"  # the L2 planner gave no safe, confident, affordable answer
+    LOCKOUT = "lockout"  # the host stayed unreachable after a change
+    RUNBOOK_FAILED = "runbook_failed"  # a change the lockout guard had to roll back
+
+
+class EscalationState(StrEnum):
+    """open -> acknowledged -> resolved (a person acknowledges and resolves)."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Priority(StrEnum):
+    """Urgency of an escalation, P1 most urgent (mapping: osiris.heal.escalation.model)."""
+
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+
 class Platform(StrEnum):
     LINUX = "linux"
     WINDOWS = "windows"

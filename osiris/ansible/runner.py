@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ class PlaybookRun:
     rc: int
     results: tuple[TaskResult, ...]
     output_tail: str = ""  # the end of ansible-playbook's output, for failures without events
+    output: str = field(default="", repr=False)  # all of it: a heal action's evidence artifact
 
     def for_host(self, host: str) -> list[TaskResult]:
         return [r for r in self.results if r.host == host]
@@ -108,8 +109,8 @@ def run_playbook(
             for event in runner.events
             if event.get("event") in _EVENTS
         )
-        tail = runner.stdout.read()[-2000:] if runner.stdout else ""
-        return PlaybookRun(runner.status, runner.rc, results, tail.strip())
+        output = runner.stdout.read() if runner.stdout else ""
+        return PlaybookRun(runner.status, runner.rc, results, output[-2000:].strip(), output)
     finally:
         shutil.rmtree(private, ignore_errors=True)
 

@@ -8,7 +8,10 @@ import typer
 
 from osiris import __version__
 from osiris.cli import anchor, checks, heal, history, incidents, inventory, keys, scan, site, verify
+from osiris.cli import escalations as escalations_cli
 from osiris.cli import evidence as evidence_cli
+from osiris.cli import l2 as l2_cli
+from osiris.cli import patterns as patterns_cli
 from osiris.cli.common import ExitCode, print_error
 from osiris.errors import OsirisError
 
@@ -53,6 +56,9 @@ heal.register(app)
 app.add_typer(incidents.incidents_app, name="incidents")
 app.add_typer(incidents.exception_app, name="exception")
 app.add_typer(incidents.approvals_app, name="approvals")
+app.add_typer(patterns_cli.app, name="patterns")
+app.add_typer(escalations_cli.app, name="escalations")
+app.add_typer(l2_cli.app, name="l2")
 
 
 def main() -> None:

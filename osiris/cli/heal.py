@@ -16,6 +16,7 @@ from osiris.catalog import default_catalog_dir, load_catalog
 from osiris.cli.common import ExitCode, HomeOption, JsonOption, console, err_console
 from osiris.cli.scan import InventoryOption, _csv
 from osiris.config import resolve_home
+from osiris.heal.l2 import planner_for
 from osiris.heal.plan import Plan, StepKind
 from osiris.heal.rules import load_rules, rule_files
 from osiris.heal.runbooks import load_runbooks
@@ -46,7 +47,8 @@ def heal_command(
     as_json: JsonOption = False,
     home: HomeOption = None,
 ) -> None:
-    """Scan, open incidents for drift, and fix what an L1 rule covers, verifying each fix.
+    """Scan, open incidents for drift, and fix what an L1 rule covers (or, with an API
+    key configured, what the L2 planner chooses), verifying each fix.
 
     Exit 0 when nothing is left to do, 1 when drift remains (failed, escalated, waiting
     for approval or deferred), 2 on bad input.
@@ -72,6 +74,13 @@ def heal_command(
         settings=scan_plan.settings,
         config=site.config.heal,
         signer=site.signer(),
+        flywheel=site.config.flywheel,
+        escalation=site.config.escalation,
+        secrets_path=site.secrets_path,
+        # the full catalog: a live incident may be of a check this run did not select
+        l2=planner_for(
+            site.config.l2, site.secrets_path, catalog, runbooks, scan_plan.thresholds_for
+        ),
     )
     report = heal(
         site.database(),
@@ -137,6 +146,9 @@ def _print(report: HealReport, dry_run: bool) -> None:
         )
         if dry_run and action.diff:
             console.print(action.diff, markup=False, highlight=False)
+    for note in report.demoted:
+        console.print(f"flywheel: {note}", markup=False)
+    _print_notices(report)
 
 
 def _document(report: HealReport, dry_run: bool) -> dict[str, object]:
@@ -148,7 +160,35 @@ def _document(report: HealReport, dry_run: bool) -> dict[str, object]:
         "reconciled": report.reconciled,
         "plan": [describe(step) for step in report.plan.steps],
         "actions": [action.__dict__ for action in report.actions],
+        "demoted": report.demoted,
+        "escalations": [
+            {"escalation": e.escalation_id, "decision": e.decision.value, "notice": e.notice_id}
+            for e in report.escalations
+        ],
+        "notices": {
+            "sent": list(report.notices.sent),
+            "failed": [
+                {"notice": n, "channel": c, "error": error} for n, c, error in report.notices.failed
+            ],
+            "held": list(report.notices.held),
+        },
     }
+
+
+def _print_notices(report: HealReport) -> None:
+    """L3: what was escalated and what the people were sent (`osiris escalations`)."""
+    new = sum(1 for e in report.escalations if e.decision.value == "new")
+    if report.escalations:
+        console.print(f"escalated: {len(report.escalations)} ({new} new)")
+    notices = report.notices
+    if notices.sent or notices.held:
+        console.print(
+            f"notices: {len(notices.sent)} sent, {len(notices.held)} held by the rate limit"
+        )
+    for notice, channel, error in notices.failed:
+        console.print(
+            f"notice {notice} via {channel} failed (retried next heal): {error}", markup=False
+        )
 
 
 def _exit_code(report: HealReport, dry_run: bool) -> int:

@@ -2,9 +2,9 @@
 
 A :class:`Bundle` is everything the log stores for one host in one run: the envelope
 JSON (frozen from here on), the payload digest, the leaf hash and the raw artifacts.
-Sealing is pure and happens before the database transaction; appending it is
-:func:`osiris.evidence.log.append_bundles`, inside the transaction that writes the
-results, so results and evidence are committed together or not at all.
+Sealing is pure; appending it is :func:`osiris.evidence.log.append_bundles`, inside the
+transaction that writes the results (a scan) or the action's final row (a heal action),
+so records and evidence are committed together or not at all.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from osiris.evidence.action import HEAL_PREDICATE_TYPE, ActionRow, heal_predicate
 from osiris.evidence.clock import ClockInfo
 from osiris.evidence.dsse import IN_TOTO_PAYLOAD_TYPE, sign_envelope
 from osiris.evidence.keys import SiteSigner
@@ -40,6 +41,7 @@ class Bundle:
     leaf_hash: bytes
     keyid: str
     artifacts: tuple[Artifact, ...] = ()
+    action_id: int | None = None  # the heal action a ``heal`` bundle is the evidence of
 
 
 def seal(
@@ -51,6 +53,7 @@ def seal(
     subjects: Sequence[Artifact],
     predicate_type: str,
     predicate: Mapping[str, Any],
+    action_id: int | None = None,
 ) -> Bundle:
     """Build, scrub, canonicalise and sign one statement."""
     payload = canonical_payload(statement(subjects, predicate_type, predicate))
@@ -64,6 +67,7 @@ def seal(
         leaf_hash=leaf_hash(payload),
         keyid=envelope.signatures[0].keyid,
         artifacts=tuple(a for a in subjects if a.content is not None),
+        action_id=action_id,
     )
 
 
@@ -93,4 +97,30 @@ def seal_scan(
         subjects=scan_artifacts(outcome),
         predicate_type=SCAN_PREDICATE_TYPE,
         predicate=predicate,
+    )
+
+
+def seal_action(
+    signer: SiteSigner,
+    run_id: int,
+    row: ActionRow,
+    *,
+    pattern: str | None,
+    artifacts: Sequence[Artifact],
+    clock: ClockInfo,
+) -> Bundle:
+    """The bundle for one finished heal action (``row``: its final ``heal_actions`` row;
+    ``run_id``: the scan whose drift it answers)."""
+    predicate = heal_predicate(
+        site_id=signer.site_id, run_id=run_id, row=row, pattern=pattern, clock=clock
+    )
+    return seal(
+        signer,
+        run_id=run_id,
+        host=row[2],
+        kind="heal",
+        subjects=artifacts,
+        predicate_type=HEAL_PREDICATE_TYPE,
+        predicate=predicate,
+        action_id=row[0],
     )

@@ -1,5 +1,5 @@
 """Per-bundle properties: signature (and key validity), payload digest, statement,
-results match.
+results match (scan bundles), actions match (heal bundles).
 
 Each ``check_*`` function checks one property of one stored envelope and records any
 failure on that property's :class:`~osiris.evidence.report.PropertyResult`. They read
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from nacl.signing import VerifyKey
 
+from osiris.evidence.action import HEAL_PREDICATE_TYPE, ActionRow, action_entry, entry_difference
 from osiris.evidence.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, SignatureError, verify_envelope
 from osiris.evidence.report import PropertyResult
 from osiris.evidence.results_match import (
@@ -24,8 +25,10 @@ from osiris.evidence.results_match import (
     rows_match,
 )
 from osiris.evidence.rotation import KeyChain, KeyEpoch
-from osiris.evidence.statement import SCAN_PREDICATE_TYPE, STATEMENT_TYPE
-from osiris.privacy import scrub
+from osiris.evidence.statement import SCAN_PREDICATE_TYPE, STATEMENT_TYPE, signed_scrubber
+from osiris.privacy import UnknownScrubberVersion
+
+_PREDICATE_TYPES = {"scan": SCAN_PREDICATE_TYPE, "heal": HEAL_PREDICATE_TYPE}
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class StoredEnvelope:
     envelope: Envelope
     leaf_hash: bytes | None
     leaf_index: int | None = None
+    action_id: int | None = None
 
     @property
     def payload(self) -> bytes:
@@ -64,6 +68,8 @@ class StoredEnvelope:
 
     @property
     def label(self) -> str:
+        if self.kind == "heal":
+            return f"envelope {self.id} (action {self.action_id}, host {self.host})"
         return f"envelope {self.id} (run {self.run_id}, host {self.host})"
 
 
@@ -133,12 +139,14 @@ def check_statement(
         predicate = document["predicate"]
         claims = {
             "_type": (document["_type"], STATEMENT_TYPE),
-            "predicateType": (document["predicateType"], SCAN_PREDICATE_TYPE),
+            "predicateType": (document["predicateType"], _PREDICATE_TYPES.get(env.kind)),
             "site": (predicate["site"], trust.site_id),
             "run": (predicate["run"], env.run_id),
             "host": (predicate["host"]["name"], env.host),
             "kind": (predicate["kind"], env.kind),
         }
+        if env.kind == "heal":
+            claims["action"] = (predicate["action"]["id"], env.action_id)
         subjects = [s["digest"]["sha256"] for s in document["subject"]]
     except (ValueError, KeyError, TypeError):
         result.fail(env.label, "payload is not an Osiris in-toto statement")
@@ -156,12 +164,18 @@ def check_results_match(
     result: PropertyResult, env: StoredEnvelope, payload: Payload, run: RunRecords
 ) -> None:
     """The run, the host outcome and every result row are those the statement signed
-    (the rows were compared while reading the payload when ``results_are_rows``)."""
+    (the rows were compared while reading the payload when ``results_are_rows``), the
+    stored values scrubbed with the PHI rules the statement names."""
     if env.kind != "scan":
         return
     result.checked += 1
     document = payload.document
     predicate = document["predicate"]
+    try:
+        rules = signed_scrubber(predicate)
+    except UnknownScrubberVersion as exc:
+        result.fail(env.label, str(exc))
+        return
     if not run.exists:
         result.fail(env.label, f"run {env.run_id} is not in the database")
         return
@@ -171,7 +185,7 @@ def check_results_match(
         return
     reached, error, output_digest = outcome
     problems = []
-    if reached != predicate.get("reached") or scrub(error) != predicate.get("error"):
+    if reached != predicate.get("reached") or rules.value(error) != predicate.get("error"):
         problems.append("host outcome (reached, error) differs")
     subjects = {s.get("name"): s["digest"]["sha256"] for s in document["subject"]}
     if output_digest is not None and subjects.get("probe-output") != output_digest:
@@ -180,7 +194,30 @@ def check_results_match(
         signed = predicate.get("results")
         signed = signed if isinstance(signed, list) else []
         rows = run.rows(env.host)
-        if not isinstance(predicate.get("results"), list) or not rows_match(rows, signed):
-            problems.append(results_difference(rows, signed))
+        if not isinstance(predicate.get("results"), list) or not rows_match(rows, signed, rules):
+            problems.append(results_difference(rows, signed, rules))
     if problems:
         result.fail(env.label, "; ".join(problems))
+
+
+def check_action_match(
+    result: PropertyResult, env: StoredEnvelope, payload: Payload, row: ActionRow | None
+) -> None:
+    """The ``heal_actions`` row of a heal bundle is the action the statement signed
+    (``row``: that row as stored, None when there is none)."""
+    if env.kind != "heal":
+        return
+    result.checked += 1
+    subject = f"action {env.action_id} (envelope {env.id}, host {env.host})"
+    if row is None:
+        result.fail(subject, "the heal action is not in the database")
+        return
+    predicate = payload.document["predicate"]
+    try:
+        rules = signed_scrubber(predicate)
+    except UnknownScrubberVersion as exc:
+        result.fail(subject, str(exc))
+        return
+    signed = predicate.get("action")
+    if action_entry(row, rules) != signed:
+        result.fail(subject, entry_difference(row, signed, rules))

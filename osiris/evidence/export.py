@@ -123,8 +123,8 @@ def _envelopes(
 ) -> tuple[int, int]:
     """envelopes.jsonl, proofs.jsonl and artifacts/; returns how many of each."""
     lines, proofs, digests = [], [], set()
-    for env_id, run_id, host, kind, created, text, index in db.execute(
-        "SELECT e.id, e.run_id, e.host, e.kind, e.created_at, e.envelope, l.idx"
+    for env_id, run_id, host, kind, action_id, created, text, index in db.execute(
+        "SELECT e.id, e.run_id, e.host, e.kind, e.action_id, e.created_at, e.envelope, l.idx"
         " FROM envelopes e JOIN log_leaves l ON l.envelope_id = e.id"
         " WHERE (:since IS NULL OR e.created_at >= :since)"
         " AND (:until IS NULL OR e.created_at < :until) AND l.idx < :size ORDER BY e.id",
@@ -136,6 +136,7 @@ def _envelopes(
                 "run": run_id,
                 "host": host,
                 "kind": kind,
+                **({"action": action_id} if kind == "heal" else {}),
                 "created_at": created,
                 "leaf_index": index,
             },

@@ -1,14 +1,16 @@
 """The per-site append-only Merkle log in SQLite (RFC 6962 hashing).
 
-Tables (migration 2): ``envelopes`` (the signed DSSE envelopes), ``log_leaves``
-(position → leaf hash → envelope), ``log_nodes`` (every complete perfect subtree above
-the leaves, so roots and proofs cost O(log n) reads), ``artifacts`` (raw bytes by
-SHA-256) and ``checkpoints`` (signed C2SP notes). Triggers make them append-only.
+Tables (migration 2): ``envelopes`` (the signed DSSE envelopes; a heal action's bundle
+names the action in ``action_id``), ``log_leaves`` (position → leaf hash → envelope),
+``log_nodes`` (every complete perfect subtree above the leaves, so roots and proofs cost
+O(log n) reads), ``artifacts`` (raw bytes by SHA-256) and ``checkpoints`` (signed C2SP
+notes). Triggers make them append-only.
 
 Appending happens inside the caller's ``BEGIN IMMEDIATE`` transaction (the one that
-writes the results), which SQLite serialises across threads and processes: two writers
-can never take the same position, and a crash leaves results and evidence together or
-not at all. ``log_nodes`` is a cache of the leaves; ``osiris verify`` recomputes it.
+writes the results, or a heal action's final row), which SQLite serialises across
+threads and processes: two writers can never take the same position, and a crash leaves
+records and evidence together or not at all. ``log_nodes`` is a cache of the leaves;
+``osiris verify`` recomputes it.
 """
 
 from __future__ import annotations
@@ -73,10 +75,10 @@ def append_bundles(db: sqlite_utils.Database, bundles: Sequence[Bundle]) -> list
     stamp = now_iso()
     conn.executemany(
         "INSERT INTO envelopes (id, run_id, host, kind, envelope, payload_sha256, keyid,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, action_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (first_id + i, b.run_id, b.host, b.kind, b.envelope_json, b.payload_sha256,
-             b.keyid, stamp)
+             b.keyid, stamp, b.action_id)
             for i, b in enumerate(bundles)
         ],
     )  # fmt: skip

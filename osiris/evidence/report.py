@@ -18,6 +18,7 @@ class Property(StrEnum):
     PAYLOAD_DIGEST = "payload_digest"  # payload digest and leaf hash match the payload
     STATEMENT = "statement"  # an in-toto statement for the row's site, run, host
     RESULTS_MATCH = "results_match"  # result rows say what the signed statement says
+    ACTIONS_MATCH = "actions_match"  # heal action rows say what their signed statements say
     ARTIFACTS = "artifacts"  # stored raw artifacts hash to their digests
     LOG_ORDER = "log_order"  # leaves 0..n-1, one per envelope, in the order appended
     TREE_NODES = "tree_nodes"  # the cached interior nodes match the leaves
@@ -26,7 +27,7 @@ class Property(StrEnum):
     EXTERNAL_CHECKPOINT = "external_checkpoint"  # consistent with a checkpoint kept elsewhere
     ROTATION_CHAIN = "rotation_chain"  # each key certified by its predecessor, from genesis
     TIMESTAMPS = "timestamps"  # OpenTimestamps proofs lead to their checkpoints (and blocks)
-    COMPLETENESS = "completeness"  # every host of every run has its bundle in the log
+    COMPLETENESS = "completeness"  # every host of every run, every action has its bundle
 
     @property
     def description(self) -> str:
@@ -38,8 +39,10 @@ _DESCRIPTIONS = {
     Property.KEY_VALIDITY: "every envelope and checkpoint is signed by the key valid at its"
     " log position (no retired key signs after its rotation, no new key before it)",
     Property.PAYLOAD_DIGEST: "every payload hashes to its recorded digest and leaf",
-    Property.STATEMENT: "every payload is an in-toto statement for its site, run and host",
+    Property.STATEMENT: "every payload is an in-toto statement for its site, run and host"
+    " (and heal action)",
     Property.RESULTS_MATCH: "stored results and host outcomes match the signed statements",
+    Property.ACTIONS_MATCH: "stored heal actions match their signed statements",
     Property.ARTIFACTS: "stored raw artifacts hash to their digests",
     Property.LOG_ORDER: "leaves are contiguous, one per envelope, in append order",
     Property.TREE_NODES: "the stored interior nodes match the leaves",
@@ -50,7 +53,8 @@ _DESCRIPTIONS = {
     " new key, in sequence from the genesis key, at a position the log still has",
     Property.TIMESTAMPS: "every OpenTimestamps proof leads from its checkpoint's digest to a"
     " pending calendar or to the merkle root of a supplied Bitcoin block header",
-    Property.COMPLETENESS: "every host of every run has a bundle, and every bundle a leaf",
+    Property.COMPLETENESS: "every host of every run and every finished heal action has a"
+    " bundle, and every bundle a leaf",
 }
 
 

@@ -12,14 +12,16 @@ Shape (``predicateType`` https://osiris.dev/scan-result/v1)::
                    "clock": {"source": "ntp", "offset_ms": 0.2, "max_error_ms": 16.0},
                    "results": [{"check": "win_bitlocker", "status": "pass",
                                 "reason": "...", "probe_digest": "...", "facts": {...}}],
-                   "osiris_version": "0.1.0"}}
+                   "osiris_version": "0.1.0", "phi_scrubber": 2}}
 
 Subjects are the raw artifacts the predicate was derived from: the host's raw probe
 output, or the transport error when the host was not reached.
 
 :func:`canonical_payload` is the one way a statement becomes bytes: the predicate is
 PHI-scrubbed, made JSON-safe, then canonicalised with RFC 8785. The verifier rebuilds
-the results from the database with :func:`result_entries` and compares.
+the results from the database with :func:`result_entries` and compares, scrubbing with
+the rules the predicate names in ``phi_scrubber`` (:func:`signed_scrubber`; a
+predicate without it was scrubbed with version 1, before the field existed).
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ import rfc8785
 from osiris import __version__
 from osiris.evidence.clock import ClockInfo
 from osiris.model import HostOutcome
-from osiris.privacy import scrub
+from osiris.privacy import SCRUBBER_VERSION, Scrubber, scrub, scrubber
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 SCAN_PREDICATE_TYPE = "https://osiris.dev/scan-result/v1"
+SCRUBBER_FIELD = "phi_scrubber"
+"""The predicate field naming the PHI scrubber rules version its values were scrubbed with."""
 _SAFE_INT = 2**53 - 1
 _PLAIN_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
@@ -161,11 +165,22 @@ def _entries(rows: Iterable[ResultRow]) -> list[dict[str, Any]]:
     ]
 
 
-def result_entries(rows: Iterable[ResultRow]) -> list[dict[str, Any]]:
+def result_entries(
+    rows: Iterable[ResultRow], rules: Scrubber | None = None
+) -> list[dict[str, Any]]:
     """The predicate's ``results`` exactly as signed, rebuilt from stored results:
-    sorted by check id, JSON-safe and scrubbed, as :func:`canonical_payload` makes them."""
-    cleaned: list[dict[str, Any]] = scrub(json_safe(_entries(rows)))
+    sorted by check id, JSON-safe and scrubbed (with ``rules``, default the current
+    ones), as :func:`canonical_payload` makes them."""
+    entries = json_safe(_entries(rows))
+    cleaned: list[dict[str, Any]] = rules.value(entries) if rules else scrub(entries)
     return cleaned
+
+
+def signed_scrubber(predicate: Mapping[str, Any]) -> Scrubber:
+    """The scrubber whose rules a signed predicate was scrubbed with (field
+    :data:`SCRUBBER_FIELD`; version 1 when absent). Raises
+    :class:`~osiris.privacy.UnknownScrubberVersion` for a version this Osiris lacks."""
+    return scrubber(predicate.get(SCRUBBER_FIELD, 1))
 
 
 def scan_predicate(
@@ -219,10 +234,18 @@ def statement(
     }
 
 
-def canonical_payload(document: Mapping[str, Any]) -> bytes:
-    """The bytes to sign: the statement made JSON-safe, its predicate PHI-scrubbed, the
-    whole canonicalised with RFC 8785. Deterministic: equal inputs, equal bytes."""
+def canonical_payload(document: Mapping[str, Any], rules: Scrubber | None = None) -> bytes:
+    """The bytes to sign: the statement made JSON-safe, its predicate PHI-scrubbed
+    (with ``rules``, default the current ones) and naming the rules' version, the whole
+    canonicalised with RFC 8785. Deterministic: equal inputs, equal bytes.
+
+    Version 1 rules add no version field: that is how bundles were signed before it
+    existed (tests make such bundles this way)."""
     walk = _Safe()
     safe = walk.convert(document)
-    safe["predicate"] = scrub(safe["predicate"])  # scrubbing keeps a value JSON-safe
+    rules = rules or scrubber(SCRUBBER_VERSION)
+    predicate = rules.value(safe["predicate"])  # scrubbing keeps a value JSON-safe
+    if rules.version > 1:
+        predicate[SCRUBBER_FIELD] = rules.version
+    safe["predicate"] = predicate
     return _jcs(safe, plain=walk.plain)

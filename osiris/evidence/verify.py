@@ -9,15 +9,15 @@ records each signed by the key before (:mod:`osiris.evidence.keys_check`), and e
 only for its span of the log.
 
 The log is always checked whole (every leaf hash, the root, every stored checkpoint);
-``since`` limits the per-bundle checks (signature, payload, statement, results,
-completeness) to runs started at or after it.
+``since`` limits the per-bundle checks (signature, payload, statement, results, actions,
+completeness) to runs (and heal actions) started at or after it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 import sqlite_utils
 
@@ -71,6 +71,7 @@ def verify_log(
         ]
         check_log_order(report[Property.LOG_ORDER], leaves)
         tree = MemoryTree([h for _, h, _ in leaves])
+        in_log = {env_id for _, _, env_id in leaves}
         del leaves
         report.log_size, report.root = tree.size, tree.root()
         check_tree_nodes(report[Property.TREE_NODES], db, tree)
@@ -99,7 +100,7 @@ def verify_log(
             block_headers,
         )
         check_artifacts(report[Property.ARTIFACTS], db)
-        check_completeness(report[Property.COMPLETENESS], db, since)
+        check_completeness(report[Property.COMPLETENESS], db, since, in_log)
     _add_notes(report, tree.size, latest)
     report.seconds = time.perf_counter() - started
     return report
@@ -172,25 +173,38 @@ _HOST_RUN_BUNDLES = (
 )
 
 
+# finished heal actions started in range, each with how many heal bundles it has
+_ACTION_BUNDLES = (
+    "SELECT a.id, a.host, a.state, (SELECT count(*) FROM envelopes e"
+    " WHERE e.action_id = a.id AND e.kind = 'heal')"
+    " FROM heal_actions a WHERE a.state NOT IN ('journaled', 'running')"
+    " AND (:since IS NULL OR a.started_at >= :since) ORDER BY a.id"
+)
+
+
 def check_completeness(
-    result: PropertyResult, db: sqlite_utils.Database, since: str | None
+    result: PropertyResult, db: sqlite_utils.Database, since: str | None, in_log: Set[int]
 ) -> None:
-    """Every host outcome of every run has exactly one scan bundle; every bundle is a
-    leaf of the log; every leaf's bundle exists."""
+    """Every host outcome of every run has exactly one scan bundle; every finished heal
+    action exactly one heal bundle; every bundle is a leaf of the log; every leaf's
+    bundle exists (``in_log``: the envelope ids the leaves name)."""
     for run_id, host, bundles in db.execute(_HOST_RUN_BUNDLES, {"since": since}):
         result.checked += 1
         if bundles != 1:
             what = "no signed bundle" if bundles == 0 else f"{bundles} scan bundles, not one"
             result.fail(f"run {run_id}, host {host}", f"has {what}")
-    for (env_id,) in db.execute(
-        "SELECT id FROM envelopes WHERE id NOT IN (SELECT envelope_id FROM log_leaves)"
-    ):
+    for action_id, host, state, bundles in db.execute(_ACTION_BUNDLES, {"since": since}):
+        result.checked += 1
+        if bundles != 1:
+            what = "no signed bundle" if bundles == 0 else f"{bundles} heal bundles, not one"
+            result.fail(f"action {action_id} (host {host})", f"is {state} but has {what}")
+    # the ids come from an index: a big log's envelopes are not read again for them
+    stored = {env_id for (env_id,) in db.execute("SELECT id FROM envelopes")}
+    for env_id in sorted(stored - in_log):
         result.fail(f"envelope {env_id}", "is not a leaf of the log")
-    for idx, env_id in db.execute(
-        "SELECT idx, envelope_id FROM log_leaves"
-        " WHERE envelope_id NOT IN (SELECT id FROM envelopes)"
-    ):
-        result.fail(f"leaf {idx}", f"names envelope {env_id}, which is missing")
+    for env_id in sorted(in_log - stored):
+        for (idx,) in db.execute("SELECT idx FROM log_leaves WHERE envelope_id = ?", [env_id]):
+            result.fail(f"leaf {idx}", f"names envelope {env_id}, which is missing")
 
 
 def _add_notes(report: VerifyReport, size: int, latest: Checkpoint | None) -> None:

@@ -1,7 +1,8 @@
 """One pass over the stored bundles, through every per-bundle check.
 
 Envelopes are read in id order with their leaf hash; each run's host outcomes and
-result rows are loaded once (a few runs are kept, for scans that ran side by side).
+result rows are loaded once (a few runs are kept, for scans that ran side by side); a
+heal bundle's action row is read with it.
 A big log is split into envelope-id ranges checked by worker processes, each with its
 own read-only connection: Ed25519 verification is most of the cost, and it scales
 with cores. Workers are started with ``spawn`` (no SQLite handle crosses a fork).
@@ -24,11 +25,13 @@ from typing import Any
 import sqlite_utils
 from nacl.signing import VerifyKey
 
+from osiris.evidence.action import read_action
 from osiris.evidence.bundles_check import (
     RunRecords,
     StoredEnvelope,
     StoredResult,
     Trust,
+    check_action_match,
     check_envelope_signature,
     check_payload_digest,
     check_results_match,
@@ -41,7 +44,9 @@ from osiris.evidence.rotation import KeyChain, KeyEpoch
 from osiris.store.db import database_path
 
 PARALLEL_MIN = 20_000  # envelopes; below this one process is quicker than starting workers
-CHUNK = (2_000, 50_000)  # envelopes per task handed to a worker: at least, at most
+# envelopes per task handed to a worker: at least, at most (small tasks at the end of a
+# big log keep both workers busy to the end: a worker is ~1 s per 10,000 envelopes)
+CHUNK = (2_000, 10_000)
 PAGE = 512  # rows fetched from SQLite at a time
 _RUNS_KEPT = 16
 _BUNDLE_PROPERTIES = (
@@ -50,6 +55,7 @@ _BUNDLE_PROPERTIES = (
     Property.PAYLOAD_DIGEST,
     Property.STATEMENT,
     Property.RESULTS_MATCH,
+    Property.ACTIONS_MATCH,
 )
 IdRange = tuple[int, int]
 
@@ -78,7 +84,7 @@ def bundle_checks(
         yield
         _merge_parts(report, [check_range(db, trust, since, None)])
         return
-    size = max(CHUNK[0], min(CHUNK[1], total // (jobs * 4)))
+    size = max(CHUNK[0], min(CHUNK[1], total // (jobs * 16)))
     ranges = [(lo, min(lo + size - 1, high)) for lo in range(low, high + 1, size)]
     spec = _trust_spec(trust)
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -148,7 +154,7 @@ def check_range(
     found = {prop: PropertyResult(prop) for prop in _BUNDLE_PROPERTIES}
     signature, validity = found[Property.ENVELOPE_SIGNATURE], found[Property.KEY_VALIDITY]
     digest, statement = found[Property.PAYLOAD_DIGEST], found[Property.STATEMENT]
-    results = found[Property.RESULTS_MATCH]
+    results, actions = found[Property.RESULTS_MATCH], found[Property.ACTIONS_MATCH]
     for row, run in _stored(db, since, ids):
         env = _decode(row)
         if isinstance(env, str):
@@ -159,7 +165,10 @@ def check_range(
         check_payload_digest(digest, env)
         rendered = run.rendered.get(env.host) if env.kind == "scan" else None
         payload = check_statement(statement, env, trust, read_payload(env.payload, rendered))
-        if payload is not None:
+        if payload is not None and env.kind == "heal":
+            action = None if env.action_id is None else read_action(db.conn, env.action_id)
+            check_action_match(actions, env, payload, action)
+        elif payload is not None:
             check_results_match(results, env, payload, run)
     return found
 
@@ -172,12 +181,14 @@ def _stored(
     # a literal range (no `:lo IS NULL OR ...`) lets SQLite seek to it: with the OR, each
     # worker would scan the whole table for its slice
     where = "e.id BETWEEN :lo AND :hi" if ids else "1"
+    # and no join with runs unless it filters (a lookup per envelope)
+    runs_join = " LEFT JOIN runs r ON r.id = e.run_id" if since is not None else ""
+    if since is not None:
+        where += " AND (r.started_at IS NULL OR r.started_at >= :since)"
     cursor = db.conn.execute(
         "SELECT e.id, e.run_id, e.host, e.kind, e.envelope, e.payload_sha256, l.leaf_hash,"
-        " l.idx FROM envelopes e LEFT JOIN log_leaves l ON l.envelope_id = e.id"
-        f" LEFT JOIN runs r ON r.id = e.run_id WHERE {where}"
-        " AND (:since IS NULL OR r.started_at IS NULL OR r.started_at >= :since)"
-        " ORDER BY e.id",
+        " l.idx, e.action_id FROM envelopes e LEFT JOIN log_leaves l ON l.envelope_id = e.id"
+        f"{runs_join} WHERE {where} ORDER BY e.id",
         {"lo": lo, "hi": hi, "since": since},
     )
     while page := cursor.fetchmany(PAGE):
@@ -233,13 +244,15 @@ def run_records(conn: sqlite3.Connection, run_id: int) -> RunRecords:
 
 
 def _decode(row: tuple[Any, ...]) -> StoredEnvelope | str:
-    env_id, run_id, host, kind, text, payload_sha256, leaf, index = row
+    env_id, run_id, host, kind, text, payload_sha256, leaf, index, action_id = row
     try:
         envelope = _canonical_envelope(text) or Envelope.from_json(text)
     except EnvelopeError as exc:
         return str(exc)
     leaf_hash = None if leaf is None else bytes(leaf)
-    return StoredEnvelope(env_id, run_id, host, kind, payload_sha256, envelope, leaf_hash, index)
+    return StoredEnvelope(
+        env_id, run_id, host, kind, payload_sha256, envelope, leaf_hash, index, action_id
+    )
 
 
 def _canonical_envelope(text: Any) -> Envelope | None:

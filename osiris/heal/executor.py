@@ -2,8 +2,10 @@
 
 Linux runbooks run as Ansible playbooks through ansible-runner (a generated inventory, no
 secret on disk, the private data dir removed after). Windows runbooks are PowerShell
-sent over WinRM by osiris's own transport. ``check_mode`` asks Ansible for check mode
-with diffs; Windows runbooks have no check mode and are only described.
+sent over WinRM by osiris's own transport, after the shared lib and, when a lockout
+guard is given, the prelude that arms it (osiris.heal.powershell). ``check_mode`` asks
+Ansible for check mode with diffs, and a Windows runbook for its check mode: the
+``changed:`` lines of what it would change are the diff.
 
 Success is measured, never assumed: :func:`verify` re-runs the check on the host.
 """
@@ -11,12 +13,14 @@ Success is measured, never assumed: :func:`verify` re-runs the check on the host
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from osiris.ansible.inventory import generate
 from osiris.ansible.runner import Outcome, run_playbook
 from osiris.catalog.model import Check
+from osiris.heal.guard import Guard
+from osiris.heal.powershell import changes, runbook_script
 from osiris.heal.runbooks import Runbook
 from osiris.model import CheckResult, Host, Platform, Status
 from osiris.scan.runner import ScanSettings, check_connection, scan_host
@@ -26,16 +30,33 @@ from osiris.transport import TransportError, TransportOptions, connect
 @dataclass(frozen=True)
 class RunOutcome:
     ok: bool  # it ran to the end without a failed task or a non-zero exit
-    changed: bool | None  # None: not known (Windows)
+    changed: bool | None  # None: not known (it did not run); check mode: would change
     detail: str  # the tail of its output, for the journal and the person reading it
     diff: str = ""  # check mode: what would change
+    output: str = field(default="", repr=False)  # all of it, raw: the action's evidence
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """The check re-run on the host, and what the host printed for it (None: not
+    reached), for the action's evidence."""
+
+    result: CheckResult
+    raw_output: bytes | None = field(default=None, repr=False)
 
 
 def run_runbook(
-    runbook: Runbook, host: Host, options: TransportOptions, *, check_mode: bool = False
+    runbook: Runbook,
+    host: Host,
+    options: TransportOptions,
+    *,
+    check_mode: bool = False,
+    guard: Guard | None = None,
 ) -> RunOutcome:
+    """Run ``runbook`` on ``host``. ``guard``: the lockout guard of this action (a Windows
+    runbook arms it in its prelude; on Linux ``guard.arm`` has armed it already)."""
     if runbook.spec.platform is Platform.WINDOWS:
-        return _run_powershell(runbook, host, options, check_mode)
+        return _run_powershell(runbook, host, options, check_mode, guard)
     return _run_playbook(runbook, host, options, check_mode)
 
 
@@ -56,8 +77,9 @@ def _run_playbook(
     diff = "\n".join(_diff_text(r.result.get("diff")) for r in results if r.result.get("diff"))
     if failed or run.status != "successful":
         reasons = [str(r.result.get("msg", r.outcome)) for r in failed] or [run.output_tail[-500:]]
-        return RunOutcome(False, changed, f"{run.status}: " + "; ".join(reasons), diff)
-    return RunOutcome(True, changed, f"{len(results)} tasks, changed {changed}", diff)
+        detail = f"{run.status}: " + "; ".join(reasons)
+        return RunOutcome(False, changed, detail, diff, run.output)
+    return RunOutcome(True, changed, f"{len(results)} tasks, changed {changed}", diff, run.output)
 
 
 def _diff_text(diff: Any) -> str:
@@ -74,37 +96,40 @@ def _diff_text(diff: Any) -> str:
 
 
 def _run_powershell(
-    runbook: Runbook, host: Host, options: TransportOptions, check_mode: bool
+    runbook: Runbook, host: Host, options: TransportOptions, check_mode: bool, guard: Guard | None
 ) -> RunOutcome:
-    assert runbook.script is not None
-    if check_mode:
-        return RunOutcome(
-            True,
-            None,
-            f"would run {runbook.script.name} over WinRM (PowerShell runbooks have no check mode)",
-        )
+    script = runbook_script(runbook, check_mode=check_mode, guard=guard)
     try:
         transport = connect(host, options)
         try:
-            output = transport.run(
-                runbook.script.read_text(encoding="utf-8-sig"), timeout=runbook.spec.timeout
-            )
+            output = transport.run(script, timeout=runbook.spec.timeout)
         finally:
             transport.close()
     except TransportError as exc:
-        return RunOutcome(False, None, str(exc))
+        return RunOutcome(False, None, str(exc), output=str(exc))
     text = (output.stdout + output.stderr).strip()
-    # runbooks print "changed: ..." or "unchanged: ..." per setting (not a substring test)
-    changed = any(line.startswith("changed:") for line in output.stdout.splitlines())
-    return RunOutcome(output.exit_code == 0, changed, f"exit {output.exit_code}: {text[-1500:]}")
+    changed = changes(output.stdout)
+    detail = f"exit {output.exit_code}: {text[-1500:]}"
+    diff = "\n".join(changed) if check_mode else ""
+    return RunOutcome(
+        output.exit_code == 0, bool(changed), detail, diff, output=output.stdout + output.stderr
+    )
 
 
 def verify(
     host: Host, check: Check, thresholds: Mapping[str, Any], settings: ScanSettings
 ) -> CheckResult:
     """The check, re-run on the host now: the only proof that a fix worked."""
+    return recheck(host, check, thresholds, settings).result
+
+
+def recheck(
+    host: Host, check: Check, thresholds: Mapping[str, Any], settings: ScanSettings
+) -> Recheck:
+    """:func:`verify`, with the host's raw (PHI-scrubbed) probe output kept."""
     outcome = scan_host(host, [check], lambda _c: thresholds, settings)
-    return next(r for r in outcome.results if r.check_id == check.id)
+    result = next(r for r in outcome.results if r.check_id == check.id)
+    return Recheck(result, outcome.raw_output)
 
 
 def reachable(host: Host, options: TransportOptions, timeout: float = 20.0) -> str | None:

@@ -14,8 +14,10 @@ Built-in rules live in ``checks/rules/*.yaml`` beside the catalog, a site's own 
         max_retries: 3         # actions per incident before it goes to a person
 
 A condition sees ``status``, ``occurrences``, ``attempts``, ``host``, ``role``,
-``platform`` and ``facts.<name>`` (the check's declared facts). Every id a rule names
-is checked at load; a rule that cannot match is an error, not a silent no-op.
+``platform``, ``finding`` (the index of the check's evaluate rule that fired, as in the
+pattern signature; -1 when none could) and ``facts.<name>`` (the check's declared facts).
+Every id a rule names is checked at load; a rule that cannot match is an error, not a
+silent no-op.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from osiris.errors import InputError
 from osiris.heal.runbooks import RunbookRegistry
 from osiris.yamlfile import PathKey, input_error_from, line_of, load_yaml
 
-INCIDENT_FIELDS = ("status", "occurrences", "attempts", "host", "role", "platform")
+INCIDENT_FIELDS = ("status", "occurrences", "attempts", "host", "role", "platform", "finding")
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 

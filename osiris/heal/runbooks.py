@@ -17,10 +17,11 @@ A runbook is an Ansible playbook whose first play carries its metadata in
           hipaa: ["164.312(e)(1)"]
       tasks: ...
 
-Linux runbooks run through ansible-runner. A Windows runbook's playbook runs
-``<id>.ps1`` beside it with ``ansible.builtin.script`` (for Ansible users); osiris sends
-the same .ps1 over WinRM itself. Every id a runbook names (checks it fixes, HIPAA
-citations, its rollback) is validated at load (DESIGN.md contract 2).
+Linux runbooks run through ansible-runner. A Windows runbook is ``<id>.ps1`` beside its
+playbook; osiris sends it over WinRM after the shared ``lib/osiris.ps1`` (see
+osiris.heal.powershell), and the playbook runs the same assembled script for Ansible
+users (``lib/run_runbook.yml``, check mode included). Every id a runbook names (checks
+it fixes, HIPAA citations, its rollback) is validated at load (DESIGN.md contract 2).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from osiris.shipped import shipped_dir
 from osiris.yamlfile import input_error_from, load_yaml
 
 RUNBOOK_ID_PATTERN = r"^(linux|windows)_[a-z0-9]+(_[a-z0-9]+)*$"
+# the PowerShell every Windows runbook is sent after, relative to the runbook's folder
+WINDOWS_LIB = Path("lib") / "osiris.ps1"
 
 
 class Touch(StrEnum):
@@ -147,6 +150,8 @@ def load_runbook(path: Path, catalog: Catalog) -> Runbook:
     script = path.with_suffix(".ps1") if spec.platform is Platform.WINDOWS else None
     if script is not None and not script.is_file():
         raise InputError(f"the runbook's PowerShell {script.name} is missing", file=path)
+    if script is not None and not (script.parent / WINDOWS_LIB).is_file():
+        raise InputError(f"the shared PowerShell {WINDOWS_LIB} is missing", file=path)
     return Runbook(spec, path, script)
 
 

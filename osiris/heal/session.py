@@ -20,18 +20,28 @@ from typing import Any
 import sqlite_utils
 
 from osiris.catalog import Catalog
-from osiris.config import HealConfig
+from osiris.config import EscalationConfig, FlywheelConfig, HealConfig
 from osiris.errors import OsirisError
 from osiris.evidence.keys import SiteSigner
-from osiris.heal import approvals, guard
+from osiris.evidence.log import write_checkpoint
+from osiris.heal import approvals, flywheel, guard
+from osiris.heal.escalation import Delivery, Escalated, deliver_pending
+from osiris.heal.escalation.steps import escalate_action, escalate_plan
+from osiris.heal.evidence import ActionSeal
 from osiris.heal.exceptions import list_exceptions
-from osiris.heal.executor import passed, reachable, run_runbook, verify
+from osiris.heal.executor import RunOutcome, passed, reachable, recheck, run_runbook
+from osiris.heal.l2 import log as l2_log
+from osiris.heal.l2.planner import L2Planner
 from osiris.heal.plan import Plan, PlanContext, Step, StepKind, make_plan
+from osiris.heal.promotion import auto_demote
 from osiris.heal.rules import Rule
 from osiris.heal.runbooks import RunbookRegistry
+from osiris.heal.signature import Drift, drift_of
 from osiris.heal.store import (
     Action,
+    Incident,
     finish_action,
+    get_incident,
     journal_action,
     live_incidents,
     mark_running,
@@ -39,7 +49,7 @@ from osiris.heal.store import (
     sync_incidents,
     unfinished_actions,
 )
-from osiris.model import Host, Platform
+from osiris.model import Host
 from osiris.scan.interpret import ThresholdsFor
 from osiris.scan.runner import ScanSettings
 from osiris.scan.session import run_scan
@@ -56,6 +66,10 @@ class HealInputs:
     settings: ScanSettings
     config: HealConfig
     signer: SiteSigner
+    flywheel: FlywheelConfig = field(default_factory=FlywheelConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    l2: L2Planner | None = None  # None: L2 is off (no API key)
+    secrets_path: Path | None = None  # service secrets of L3 notices (SMTP, webhooks)
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,9 @@ class HealReport:
     actions: list[ActionReport] = field(default_factory=list)
     reconciled: list[str] = field(default_factory=list)
     confirmed: bool = True
+    demoted: list[str] = field(default_factory=list)  # promoted rules the flywheel demoted
+    escalations: list[Escalated] = field(default_factory=list)  # L3, from this plan
+    notices: Delivery = field(default_factory=Delivery)  # L3 notices sent at the end
 
 
 Confirm = Callable[[Plan], bool]
@@ -123,17 +140,26 @@ def heal(
             exceptions=list_exceptions(db, now=now),
             config=inputs.config,
             now=now,
+            finding_of=lambda incident: _finding(inputs, incident),
+            l2=inputs.l2,
         )
         plan = make_plan(db, live_incidents(db), context)
         report = HealReport(run.run_id, plan, reconciled=reconciled)
         _record_decisions(db, plan, now, dry_run)
+        if not dry_run:
+            report.escalations = escalate_plan(db, inputs.escalation, inputs.catalog, plan, now)
         if dry_run:
             report.actions = [_dry_run(step, inputs) for step in plan.of(StepKind.HEAL)]
             return report
         if plan.of(StepKind.HEAL) and not confirm(plan):
             report.confirmed = False
+            report.notices = _notify(db, inputs)
             return report
         report.actions = [_act(db, step, inputs) for step in plan.of(StepKind.HEAL)]
+        if report.actions:  # a signed checkpoint covers the actions' evidence too
+            write_checkpoint(db, inputs.signer, run.run_id)
+        report.demoted = auto_demote(db, home, inputs.flywheel, datetime.now(UTC))
+        report.notices = _notify(db, inputs)
         return report
 
 
@@ -178,27 +204,34 @@ def _act(db: sqlite_utils.Database, step: Step, inputs: HealInputs) -> ActionRep
     host = _host(inputs, incident.host)
     now = datetime.now(UTC)
     action_id = journal_action(
-        db, incident, runbook.id, step.rule.id if step.rule else None, "l1", now
+        db, incident, runbook.id, step.rule.id if step.rule else None, step.tier.value, now
     )
+    if step.l2_call is not None:
+        l2_log.attach_action(db, step.l2_call, action_id)  # its outcome follows the action's
     if step.approval_id is not None:
         approvals.mark_used(db, step.approval_id)
     mark_running(db, action_id)
     options = inputs.settings.transport
     armed = None
-    if runbook.risks_lockout and host.platform is Platform.LINUX:
+    if runbook.risks_lockout:
         # the switch must outlast the runbook itself, then give osiris time to come back
+        # (Linux: armed now; Windows: armed by the runbook's prelude, in the same command)
         seconds = runbook.spec.timeout + inputs.config.guard_seconds
         armed = guard.arm(host, options, action_id, seconds)
-    outcome = run_runbook(runbook, host, options)
+    outcome = run_runbook(runbook, host, options, guard=armed)
     detail = outcome.detail
     if runbook.risks_lockout:
-        lockout = _lockout_check(db, action_id, step, host, inputs, armed, detail)
+        lockout = _lockout_check(db, action_id, step, host, inputs, armed, outcome)
         if lockout is not None:
+            _escalate_action(db, step, inputs, lockout, lockout_path=True)
             return lockout
     check = inputs.catalog.get(incident.check_id)
-    result = verify(host, check, inputs.thresholds_for(check), inputs.settings)
+    checked = recheck(host, check, inputs.thresholds_for(check), inputs.settings)
+    result = checked.result
     state = "succeeded" if outcome.ok and passed(result) else "failed"
-    finish_action(db, action_id, state, result.status.value, detail, datetime.now(UTC))
+    seal = _seal(inputs, incident, outcome.output, checked.raw_output)
+    finish_action(db, action_id, state, result.status.value, detail, datetime.now(UTC), seal=seal)
+    _learn(db, action_id, incident, inputs)
     set_state(
         db,
         incident.id,
@@ -206,9 +239,11 @@ def _act(db: sqlite_utils.Database, step: Step, inputs: HealInputs) -> ActionRep
         f"{runbook.id}: check is {result.status} after the runbook ({result.reason})",
         datetime.now(UTC),
     )
-    return ActionReport(
+    report = ActionReport(
         incident.id, host.name, check.id, runbook.id, state, detail, result.status.value
     )
+    _escalate_action(db, step, inputs, report, lockout_path=False)
+    return report
 
 
 def _lockout_check(
@@ -218,7 +253,7 @@ def _lockout_check(
     host: Host,
     inputs: HealInputs,
     armed: guard.Guard | None,
-    detail: str,
+    outcome: RunOutcome,
 ) -> ActionReport | None:
     """After a change that could cut osiris off: None when osiris still reaches the host
     (the guard is disarmed), else the action's end, rolled back or escalated."""
@@ -228,12 +263,14 @@ def _lockout_check(
         if armed is None or guard.disarm(host, options, armed) == "disarmed":
             return None
         lost = "osiris came back only after the guard had fired"
-        return _end_lockout(db, action_id, step, host, "rolled_back", lost, detail)
+        return _end_lockout(db, action_id, step, host, inputs, "rolled_back", lost, outcome)
     if armed is None:
-        return _end_lockout(db, action_id, step, host, "failed", lost, detail)
+        return _end_lockout(db, action_id, step, host, inputs, "failed", lost, outcome)
     time.sleep(max(0.0, armed.fires_at - time.monotonic()) + 5)  # let the host put itself back
     state = "rolled_back" if reachable(host, options) is None else "failed"
-    return _end_lockout(db, action_id, step, host, state, lost, detail)
+    if state == "rolled_back":
+        guard.clear(host, options, armed)
+    return _end_lockout(db, action_id, step, host, inputs, state, lost, outcome)
 
 
 def _end_lockout(
@@ -241,9 +278,10 @@ def _end_lockout(
     action_id: int,
     step: Step,
     host: Host,
+    inputs: HealInputs,
     state: str,
     lost: str,
-    detail: str,
+    outcome: RunOutcome,
 ) -> ActionReport:
     runbook = step.runbook
     assert runbook is not None
@@ -252,7 +290,9 @@ def _end_lockout(
     else:
         note = f"lost the host after {runbook.id} ({lost}); still unreachable: a person must look"
     now = datetime.now(UTC)
-    finish_action(db, action_id, state, None, f"{note}\n{detail}", now)
+    seal = _seal(inputs, step.incident, outcome.output, None)
+    finish_action(db, action_id, state, None, f"{note}\n{outcome.detail}", now, seal=seal)
+    _learn(db, action_id, step.incident, inputs)
     set_state(db, step.incident.id, "failed" if state == "rolled_back" else "escalated", note, now)
     return ActionReport(
         step.incident.id, host.name, step.incident.check_id, runbook.id, state, note
@@ -275,6 +315,7 @@ def _settle(
 ) -> str:
     now = datetime.now(UTC)
     host = hosts.get(action.host)
+    incident = get_incident(db, action.incident_id)
     if host is None:
         finish_action(
             db,
@@ -283,10 +324,13 @@ def _settle(
             None,
             "interrupted; host not in this inventory, not re-checked",
             now,
+            seal=_seal(inputs, incident, None, None),
         )
+        _learn_settled(db, action, inputs)  # unverified: kept, counted in no rate
         return f"action {action.id} on {action.host}: interrupted, host not re-checked"
     check = inputs.catalog.get(action.check_id)
-    result = verify(host, check, inputs.thresholds_for(check), inputs.settings)
+    checked = recheck(host, check, inputs.thresholds_for(check), inputs.settings)
+    result = checked.result
     finish_action(
         db,
         action.id,
@@ -294,7 +338,9 @@ def _settle(
         result.status.value,
         f"interrupted; on re-check the check is {result.status}",
         now,
+        seal=_seal(inputs, incident, None, checked.raw_output),
     )
+    _learn_settled(db, action, inputs)
     set_state(
         db,
         action.incident_id,
@@ -303,6 +349,84 @@ def _settle(
         now,
     )
     return f"action {action.id} ({action.runbook_id} on {action.host}): check is {result.status}"
+
+
+def _drift(inputs: HealInputs, incident: Incident) -> Drift | None:
+    """The incident's drift as it was planned (status and facts before any fix); None
+    for a check outside this run's catalog."""
+    check = inputs.catalog.checks.get(incident.check_id)
+    if check is None:
+        return None
+    return drift_of(check, incident.status, incident.facts, inputs.thresholds_for(check))
+
+
+def _seal(
+    inputs: HealInputs,
+    incident: Incident | None,
+    runbook_output: str | None,
+    recheck_output: bytes | None,
+) -> ActionSeal:
+    """The evidence of an action on ``incident``: signed with the site key inside the
+    transaction that finishes it (osiris.heal.evidence)."""
+    drift = None if incident is None else _drift(inputs, incident)
+    return ActionSeal(inputs.signer, drift, runbook_output, recheck_output)
+
+
+def _finding(inputs: HealInputs, incident: Incident) -> int:
+    drift = _drift(inputs, incident)
+    return -1 if drift is None else drift.finding
+
+
+def _learn(
+    db: sqlite_utils.Database, action_id: int, incident: Incident, inputs: HealInputs
+) -> None:
+    """Count the finished action for its pattern (the flywheel; measured outcomes only)."""
+    drift = _drift(inputs, incident)
+    if drift is not None:
+        flywheel.record_outcome(db, action_id, drift)
+
+
+def _learn_settled(db: sqlite_utils.Database, action: Action, inputs: HealInputs) -> None:
+    incident = get_incident(db, action.incident_id)
+    if incident is not None:
+        _learn(db, action.id, incident, inputs)
+
+
+def _escalate_action(
+    db: sqlite_utils.Database,
+    step: Step,
+    inputs: HealInputs,
+    action: ActionReport,
+    *,
+    lockout_path: bool,
+) -> None:
+    """Tell a person now about a host lost after a change, a change the guard rolled
+    back, or a last allowed attempt that did not fix (osiris.heal.escalation.steps)."""
+    note = action.detail
+    if not lockout_path:
+        note = f"{action.runbook_id} ran; the check is still {action.post_status}"
+    escalate_action(
+        db,
+        inputs.escalation,
+        inputs.catalog,
+        step,
+        action.outcome,
+        note,
+        lockout_path=lockout_path,
+        now=datetime.now(UTC),
+    )
+
+
+def _notify(db: sqlite_utils.Database, inputs: HealInputs) -> Delivery:
+    """Send the queued L3 notices, this heal's and any an earlier heal could not send.
+    Never raises for a delivery problem (each is recorded and retried next time)."""
+    return deliver_pending(
+        db,
+        inputs.escalation,
+        datetime.now(UTC),
+        site_id=inputs.signer.site_id,
+        secrets_path=inputs.secrets_path,
+    )
 
 
 def _host(inputs: HealInputs, name: str) -> Host:
@@ -319,4 +443,6 @@ def describe(step: Step) -> dict[str, Any]:
         "reason": step.reason,
         "rule": step.rule.id if step.rule else None,
         "runbook": step.runbook.id if step.runbook else None,
+        "tier": step.tier.value,
+        "l2_call": step.l2_call,
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -235,6 +235,10 @@ def journal_action(
     return int(cursor.lastrowid or 0)
 
 
+ActionSealer = Callable[[sqlite_utils.Database, int], object]
+"""Signs a finished action's row into the evidence log (osiris.heal.evidence.ActionSeal)."""
+
+
 def finish_action(
     db: sqlite_utils.Database,
     action_id: int,
@@ -242,13 +246,25 @@ def finish_action(
     post_status: str | None,
     detail: str,
     now: datetime,
+    *,
+    seal: ActionSealer,
 ) -> None:
+    """Write the action's end. ``seal(db, action_id)`` runs in the same transaction,
+    after the update, and appends the action's signed bundle: the finished row and its
+    evidence are committed together or not at all."""
     with transaction(db):
         db.execute(
             "UPDATE heal_actions SET state = ?, post_status = ?, detail = ?, finished_at = ?"
             " WHERE id = ?",
             [state, post_status, detail[-4000:], iso(now), action_id],
         )
+        # the L2 answer that started this action (osiris.heal.l2.log) gets its outcome
+        db.execute(
+            "UPDATE l2_calls SET outcome = ?, finished_at = ? WHERE action_id = ?"
+            " AND outcome IS NULL",
+            [state, iso(now), action_id],
+        )
+        seal(db, action_id)
 
 
 def mark_running(db: sqlite_utils.Database, action_id: int) -> None:

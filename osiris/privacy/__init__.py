@@ -1,5 +1,23 @@
 """Privacy: keeping protected health information (PHI) out of what Osiris keeps and sends."""
 
-from osiris.privacy.scrub import PLACEHOLDERS, scrub, scrub_text
+from osiris.privacy.scrub import (
+    PLACEHOLDERS,
+    SCRUBBER_VERSION,
+    PhiKind,
+    Scrubber,
+    UnknownScrubberVersion,
+    scrub,
+    scrub_text,
+    scrubber,
+)
 
-__all__ = ["PLACEHOLDERS", "scrub", "scrub_text"]
+__all__ = [
+    "PLACEHOLDERS",
+    "SCRUBBER_VERSION",
+    "PhiKind",
+    "Scrubber",
+    "UnknownScrubberVersion",
+    "scrub",
+    "scrub_text",
+    "scrubber",
+]

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from osiris.model import ActionState, ApprovalState, IncidentState, Status
+from osiris.model import (
+    ActionState,
+    ApprovalState,
+    EscalationCategory,
+    EscalationState,
+    IncidentState,
+    L2Verdict,
+    Priority,
+    Status,
+)
 
 
 def _values(enum: type[StrEnum]) -> str:
@@ -224,6 +233,196 @@ CREATE UNIQUE INDEX approvals_one_pending ON approvals (incident_id, runbook_id)
         BEGIN SELECT RAISE(ABORT, 'anchors is append-only'); END;
     CREATE TRIGGER anchors_no_delete BEFORE DELETE ON anchors
         BEGIN SELECT RAISE(ABORT, 'anchors is append-only'); END;
+    """,
+    # flywheel: patterns (one row per pattern signature, its measured counts and whether
+    # it is promoted to an L1 rule), the outcome each finished action contributed (keyed
+    # by action: recording twice counts once) and promotions/demotions. The last two are
+    # append-only audit logs.
+    """
+    CREATE TABLE patterns (
+        signature TEXT PRIMARY KEY,
+        signature_version INTEGER NOT NULL,
+        check_id TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        status TEXT NOT NULL,
+        finding INTEGER NOT NULL,
+        facts TEXT NOT NULL,
+        runbook_id TEXT NOT NULL,
+        occurrences INTEGER NOT NULL DEFAULT 0,
+        l1_successes INTEGER NOT NULL DEFAULT 0,
+        l1_failures INTEGER NOT NULL DEFAULT 0,
+        l2_successes INTEGER NOT NULL DEFAULT 0,
+        l2_failures INTEGER NOT NULL DEFAULT 0,
+        unverified INTEGER NOT NULL DEFAULT 0,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        promoted_rule_id TEXT,
+        promoted_at TEXT,
+        demoted INTEGER NOT NULL DEFAULT 0,
+        demoted_at TEXT,
+        demoted_reason TEXT
+    );
+    CREATE INDEX patterns_by_check ON patterns (check_id, last_seen);
+    CREATE TABLE pattern_outcomes (
+        action_id INTEGER PRIMARY KEY REFERENCES heal_actions(id),
+        signature TEXT NOT NULL REFERENCES patterns(signature),
+        tier TEXT NOT NULL CHECK (tier IN ('l1', 'l2')),
+        outcome TEXT NOT NULL CHECK (outcome IN ('success', 'failure', 'unverified')),
+        rule_id TEXT,
+        host TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX pattern_outcomes_by_rule ON pattern_outcomes (signature, rule_id, recorded_at);
+    CREATE TABLE pattern_events (
+        id INTEGER PRIMARY KEY,
+        signature TEXT NOT NULL REFERENCES patterns(signature),
+        event TEXT NOT NULL CHECK (event IN ('promoted', 'demoted')),
+        rule_id TEXT,
+        actor TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TRIGGER pattern_outcomes_no_update BEFORE UPDATE ON pattern_outcomes
+        BEGIN SELECT RAISE(ABORT, 'pattern_outcomes is append-only'); END;
+    CREATE TRIGGER pattern_outcomes_no_delete BEFORE DELETE ON pattern_outcomes
+        BEGIN SELECT RAISE(ABORT, 'pattern_outcomes is append-only'); END;
+    CREATE TRIGGER pattern_events_no_update BEFORE UPDATE ON pattern_events
+        BEGIN SELECT RAISE(ABORT, 'pattern_events is append-only'); END;
+    CREATE TRIGGER pattern_events_no_delete BEFORE DELETE ON pattern_events
+        BEGIN SELECT RAISE(ABORT, 'pattern_events is append-only'); END;
+    """,
+    # L3 escalations: one live row per (host, check, category), its occurrences and who
+    # acknowledged and resolved it; the notices queued for it (a first one, reminders
+    # after the dedup window) and every delivery attempt per channel (append-only). No
+    # secret is ever stored here: channel names only, never URLs or passwords.
+    f"""
+    CREATE TABLE escalations (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        host TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        category TEXT NOT NULL CHECK (category IN ({_values(EscalationCategory)})),
+        priority TEXT NOT NULL CHECK (priority IN ({_values(Priority)})),
+        severity TEXT NOT NULL,
+        check_title TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        guidance TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ({_values(EscalationState)})),
+        occurrences INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        acknowledged_at TEXT,
+        acknowledged_by TEXT,
+        resolved_at TEXT,
+        resolved_by TEXT,
+        resolution_note TEXT
+    );
+    CREATE UNIQUE INDEX escalations_one_live ON escalations (host, check_id, category)
+        WHERE state != 'resolved';
+    CREATE INDEX escalations_by_state ON escalations (state, id);
+    CREATE TABLE escalation_notices (
+        id INTEGER PRIMARY KEY,
+        escalation_id INTEGER NOT NULL REFERENCES escalations(id),
+        kind TEXT NOT NULL CHECK (kind IN ('new', 'reminder')),
+        state TEXT NOT NULL CHECK (state IN ('pending', 'sent')),
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        sent_at TEXT
+    );
+    CREATE INDEX escalation_notices_by_escalation ON escalation_notices (escalation_id, id);
+    CREATE INDEX escalation_notices_pending ON escalation_notices (state, id);
+    CREATE INDEX escalation_notices_by_start ON escalation_notices (started_at);
+    CREATE TABLE notice_attempts (
+        id INTEGER PRIMARY KEY,
+        notice_id INTEGER NOT NULL REFERENCES escalation_notices(id),
+        channel TEXT NOT NULL,
+        attempted_at TEXT NOT NULL,
+        ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
+        error TEXT
+    );
+    CREATE INDEX notice_attempts_by_notice ON notice_attempts (notice_id, channel);
+    CREATE TRIGGER escalations_no_delete BEFORE DELETE ON escalations
+        BEGIN SELECT RAISE(ABORT, 'escalations are kept'); END;
+    CREATE TRIGGER escalations_stay_resolved BEFORE UPDATE OF state ON escalations
+        WHEN OLD.state = 'resolved'
+        BEGIN SELECT RAISE(ABORT, 'a resolved escalation stays resolved'); END;
+    CREATE TRIGGER escalation_notices_no_delete BEFORE DELETE ON escalation_notices
+        BEGIN SELECT RAISE(ABORT, 'escalation_notices are kept'); END;
+    CREATE TRIGGER notice_attempts_no_update BEFORE UPDATE ON notice_attempts
+        BEGIN SELECT RAISE(ABORT, 'notice_attempts is append-only'); END;
+    CREATE TRIGGER notice_attempts_no_delete BEFORE DELETE ON notice_attempts
+        BEGIN SELECT RAISE(ABORT, 'notice_attempts is append-only'); END;
+    """,
+    # L2 planner calls: one row per answer it used, asked (cached_from NULL: tokens and
+    # cost as the API reported them) or reused from the decision cache (cached_from: the
+    # call asked). Prompts are stored PHI-scrubbed, as sent; the API key never is. An
+    # audit log: append-only, except that the action an answer started and that action's
+    # outcome are filled in once, when they happen.
+    f"""
+    CREATE TABLE l2_calls (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        incident_id INTEGER REFERENCES incidents(id),
+        host TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        model TEXT NOT NULL,
+        cached_from INTEGER REFERENCES l2_calls(id),
+        prompt_digest TEXT,
+        prompt TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost REAL NOT NULL DEFAULT 0,
+        decision TEXT,
+        confidence REAL,
+        reasoning TEXT,
+        verdict TEXT NOT NULL CHECK (verdict IN ({_values(L2Verdict)})),
+        reason TEXT NOT NULL,
+        error TEXT,
+        action_id INTEGER REFERENCES heal_actions(id),
+        outcome TEXT CHECK (outcome IN ({_values(ActionState)})),
+        finished_at TEXT
+    );
+    CREATE INDEX l2_calls_by_signature ON l2_calls (signature, at);
+    CREATE INDEX l2_calls_by_time ON l2_calls (at);
+    CREATE INDEX l2_calls_by_action ON l2_calls (action_id);
+    CREATE TRIGGER l2_calls_no_delete BEFORE DELETE ON l2_calls
+        BEGIN SELECT RAISE(ABORT, 'l2_calls is append-only'); END;
+    CREATE TRIGGER l2_calls_no_update BEFORE UPDATE ON l2_calls
+        WHEN OLD.outcome IS NOT NULL
+            OR (OLD.action_id IS NOT NULL AND NEW.action_id IS NOT OLD.action_id)
+            OR NEW.id IS NOT OLD.id
+            OR NEW.at IS NOT OLD.at
+            OR NEW.incident_id IS NOT OLD.incident_id
+            OR NEW.host IS NOT OLD.host
+            OR NEW.check_id IS NOT OLD.check_id
+            OR NEW.signature IS NOT OLD.signature
+            OR NEW.model IS NOT OLD.model
+            OR NEW.cached_from IS NOT OLD.cached_from
+            OR NEW.prompt_digest IS NOT OLD.prompt_digest
+            OR NEW.prompt IS NOT OLD.prompt
+            OR NEW.input_tokens IS NOT OLD.input_tokens
+            OR NEW.output_tokens IS NOT OLD.output_tokens
+            OR NEW.cost IS NOT OLD.cost
+            OR NEW.decision IS NOT OLD.decision
+            OR NEW.confidence IS NOT OLD.confidence
+            OR NEW.reasoning IS NOT OLD.reasoning
+            OR NEW.verdict IS NOT OLD.verdict
+            OR NEW.reason IS NOT OLD.reason
+            OR NEW.error IS NOT OLD.error
+        BEGIN SELECT RAISE(ABORT, 'l2_calls is append-only but for action and outcome');
+        END;
+    """,
+    # heal evidence: a heal action's bundle names its action (NULL for scan bundles); one
+    # bundle per action. The envelopes triggers keep the column append-only as well. The
+    # (run, host) index gains the kind, so `osiris verify` counts each host's scan bundles
+    # from the index alone, without reading every envelope a second time.
+    """
+    ALTER TABLE envelopes ADD COLUMN action_id INTEGER REFERENCES heal_actions(id);
+    CREATE UNIQUE INDEX envelopes_one_per_action ON envelopes (action_id)
+        WHERE action_id IS NOT NULL;
+    CREATE INDEX envelopes_by_run_host_kind ON envelopes (run_id, host, kind);
+    DROP INDEX envelopes_by_run_host;
     """,
 )
 

@@ -24,12 +24,14 @@ foreach ($guid in @($wanted.Keys)) {
     $current = 'No Auditing'
     if ($null -ne $row -and $row.Inclusion) { $current = [string]$row.Inclusion }
     if ($current -eq $setting -or $current -eq 'Success and Failure') { continue }
-    if ($setting -eq 'Success') {
-        $null = auditpol /set "/subcategory:$guid" /success:enable
-    } else {
-        $null = auditpol /set "/subcategory:$guid" /success:enable /failure:enable
+    if (-not $OsirisCheckMode) {
+        if ($setting -eq 'Success') {
+            $null = auditpol /set "/subcategory:$guid" /success:enable
+        } else {
+            $null = auditpol /set "/subcategory:$guid" /success:enable /failure:enable
+        }
+        if ($LASTEXITCODE -ne 0) { throw "auditpol /set failed for $name (exit code $LASTEXITCODE)" }
     }
-    if ($LASTEXITCODE -ne 0) { throw "auditpol /set failed for $name (exit code $LASTEXITCODE)" }
     "changed: $name $current -> $setting"
     $changed++
 }

@@ -18,12 +18,12 @@ foreach ($name in $names) {
         continue
     }
     if ([string]$service.StartType -ne 'Automatic') {
-        Set-Service -Name $name -StartupType Automatic
+        if (-not $OsirisCheckMode) { Set-Service -Name $name -StartupType Automatic }
         "changed: $name StartType $($service.StartType) -> Automatic"
         $changed++
     }
     if ([string]$service.Status -ne 'Running') {
-        Start-Service -Name $name
+        if (-not $OsirisCheckMode) { Start-Service -Name $name }
         "changed: $name Status $($service.Status) -> Running"
         $changed++
     }

@@ -12,14 +12,18 @@ if ([int]$preference.PUAProtection -ne 1) { $settings.PUAProtection = 1 }
 if ($settings.Count -eq 0) {
     'unchanged: cloud-delivered protection, sample submission and PUA blocking are already on'
 } else {
-    $arguments = @{}
-    foreach ($name in @($settings.Keys)) { $arguments[$name] = $settings[$name] }
-    Set-MpPreference @arguments
-    $after = Get-MpPreference
-    foreach ($name in @($settings.Keys)) {
-        if ([int]$after.$name -ne $settings[$name]) {
-            throw "Defender keeps $name at $([int]$after.$name): Tamper Protection or a Group Policy sets it"
+    if (-not $OsirisCheckMode) {
+        $arguments = @{}
+        foreach ($name in @($settings.Keys)) { $arguments[$name] = $settings[$name] }
+        Set-MpPreference @arguments
+        $after = Get-MpPreference
+        foreach ($name in @($settings.Keys)) {
+            if ([int]$after.$name -ne $settings[$name]) {
+                throw "Defender keeps $name at $([int]$after.$name): Tamper Protection or a Group Policy sets it"
+            }
         }
+    }
+    foreach ($name in @($settings.Keys)) {
         "changed: Defender $name $([int]$preference.$name) -> $($settings[$name])"
     }
 }

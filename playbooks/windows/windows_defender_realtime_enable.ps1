@@ -8,22 +8,28 @@ $ErrorActionPreference = 'Stop'
 $changed = 0
 $service = Get-Service -Name WinDefend
 if ([string]$service.Status -ne 'Running') {
-    Start-Service -Name WinDefend
     "changed: WinDefend Status $($service.Status) -> Running"
     $changed++
+    if ($OsirisCheckMode) {
+        # Defender reports its status only once its service runs: the rest is seen then
+        return
+    }
+    Start-Service -Name WinDefend
 }
 $status = Get-MpComputerStatus
 if (-not $status.AntivirusEnabled) {
     throw "Defender Antivirus is off (AMRunningMode $($status.AMRunningMode)): choose the antivirus for this host"
 }
 if (-not $status.RealTimeProtectionEnabled) {
-    Set-MpPreference -DisableRealtimeMonitoring $false
-    $deadline = (Get-Date).AddSeconds(30)
-    while (-not (Get-MpComputerStatus).RealTimeProtectionEnabled) {
-        if ((Get-Date) -gt $deadline) {
-            throw 'real-time protection stays off: Tamper Protection or a Group Policy (DisableRealtimeMonitoring) keeps it off'
+    if (-not $OsirisCheckMode) {
+        Set-MpPreference -DisableRealtimeMonitoring $false
+        $deadline = (Get-Date).AddSeconds(30)
+        while (-not (Get-MpComputerStatus).RealTimeProtectionEnabled) {
+            if ((Get-Date) -gt $deadline) {
+                throw 'real-time protection stays off: Tamper Protection or a Group Policy (DisableRealtimeMonitoring) keeps it off'
+            }
+            Start-Sleep -Seconds 2
         }
-        Start-Sleep -Seconds 2
     }
     'changed: Defender RealTimeProtectionEnabled False -> True'
     $changed++

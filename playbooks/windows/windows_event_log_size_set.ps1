@@ -20,9 +20,9 @@ foreach ($name in @($wanted.Keys)) {
         $log.LogMode = 'Circular'
         $save = $true
     }
-    if ($save) {
+    if ($save) { $changed++ }
+    if ($save -and -not $OsirisCheckMode) {
         $log.SaveChanges()
-        $changed++
         $after = Get-WinEvent -ListLog $name
         if ($after.MaximumSizeInBytes -lt $wanted[$name] -or [string]$after.LogMode -ne [string]$log.LogMode) {
             throw "the $name log keeps its old settings: a Group Policy sets them"

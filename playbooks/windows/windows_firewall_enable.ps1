@@ -19,11 +19,13 @@ foreach ($fw in @(Get-NetFirewallProfile -Name $names)) {
 }
 if ($changed -eq 0) {
     'unchanged: every firewall profile was already on and blocking'
-} else {
+} elseif (-not $OsirisCheckMode) {
     Set-NetFirewallProfile -Name $names -Enabled True -DefaultInboundAction Block
 }
-foreach ($fw in @(Get-NetFirewallProfile -PolicyStore ActiveStore -Name $names)) {
-    if ([string]$fw.Enabled -ne 'True' -or [string]$fw.DefaultInboundAction -eq 'Allow') {
-        throw "a Group Policy keeps the $($fw.Name) firewall profile off or open: fix the GPO"
+if (-not $OsirisCheckMode) {
+    foreach ($fw in @(Get-NetFirewallProfile -PolicyStore ActiveStore -Name $names)) {
+        if ([string]$fw.Enabled -ne 'True' -or [string]$fw.DefaultInboundAction -eq 'Allow') {
+            throw "a Group Policy keeps the $($fw.Name) firewall profile off or open: fix the GPO"
+        }
     }
 }

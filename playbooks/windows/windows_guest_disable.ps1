@@ -8,7 +8,7 @@ if ($accounts.Count -eq 0) { throw 'no account with relative id 501 was found' }
 $changed = 0
 foreach ($account in $accounts) {
     if (-not $account.Disabled) {
-        Set-CimInstance -InputObject $account -Property @{ Disabled = $true }
+        if (-not $OsirisCheckMode) { Set-CimInstance -InputObject $account -Property @{ Disabled = $true } }
         "changed: account $($account.Name) Disabled False -> True"
         $changed++
     }

@@ -16,7 +16,7 @@ if ((Get-CimInstance -ClassName Win32_ComputerSystem).DomainRole -ge 4) {
         $_.Enabled -and $_.LastLogonDate -and $_.SID.Value -ne $me -and $_.SID.Value -notmatch '-500$'
     })
     foreach ($user in $stale) {
-        Disable-ADAccount -Identity $user.DistinguishedName
+        if (-not $OsirisCheckMode) { Disable-ADAccount -Identity $user.DistinguishedName }
         $age = [int][math]::Floor(($now - $user.LastLogonDate).TotalDays)
         "changed: domain account $($user.SamAccountName) (last logon $age days ago) Enabled True -> False"
         $changed++
@@ -27,7 +27,7 @@ if ((Get-CimInstance -ClassName Win32_ComputerSystem).DomainRole -ge 4) {
         $_.SID.Value -ne $me -and $_.SID.Value -notmatch '-500$'
     })
     foreach ($user in $stale) {
-        Disable-LocalUser -SID $user.SID
+        if (-not $OsirisCheckMode) { Disable-LocalUser -SID $user.SID }
         $age = [int][math]::Floor(($now - $user.LastLogon).TotalDays)
         "changed: local account $($user.Name) (last logon $age days ago) Enabled True -> False"
         $changed++

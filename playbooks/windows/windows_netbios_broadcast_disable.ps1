@@ -3,14 +3,9 @@
 # WINS server only, never by broadcast, so nothing on the network can answer a broadcast
 # name query and capture credentials. DNS names are not affected. NetBT reads the value
 # when it starts, at the next restart.
+# Set-OsirisDword (lib/osiris.ps1) prints each change and, outside check mode, makes it.
 $ErrorActionPreference = 'Stop'
 $key = 'HKLM:\SYSTEM\CurrentControlSet\Services\NetBT\Parameters'
-$item = Get-ItemProperty -Path $key -Name NodeType -ErrorAction SilentlyContinue
-$current = 'unset'
-if ($null -ne $item) { $current = [int]$item.NodeType }
-if ($current -eq 2) {
-    'unchanged: NetBT is already a P-node (NodeType 2)'
-} else {
-    Set-ItemProperty -Path $key -Name NodeType -Value 2 -Type DWord
-    "changed: NetBT NodeType $current -> 2"
-}
+$changes = @(Set-OsirisDword $key 'NodeType' 2 'NetBT NodeType')
+$changes
+if ($changes.Count -eq 0) { 'unchanged: NetBT is already a P-node (NodeType 2)' }

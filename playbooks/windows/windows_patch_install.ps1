@@ -5,8 +5,20 @@
 # SYSTEM in a one-time scheduled task whose result this script waits for (up to 55
 # minutes) and reports. Services restart and users may be asked to restart: run it in a
 # maintenance window. A restart that updates need is left to the practice; the check
-# warns when one stays pending too long.
+# warns when one stays pending too long. Check mode searches from the session itself
+# (searching is allowed remotely) and lists what would be installed.
 $ErrorActionPreference = 'Stop'
+if ($OsirisCheckMode) {
+    try {
+        $session = New-Object -ComObject Microsoft.Update.Session
+        $search = $session.CreateUpdateSearcher().Search("IsInstalled=0 and Type='Software' and IsHidden=0")
+    } catch {
+        throw "Windows Update failed: $(($_.Exception.Message -replace '\s+', ' ').Trim())"
+    }
+    foreach ($update in $search.Updates) { "changed: update $($update.Title) pending -> installed" }
+    if ($search.Updates.Count -eq 0) { 'unchanged: no update is pending' }
+    return
+}
 $work = Join-Path $env:ProgramData 'osiris'
 $taskName = 'osiris-windows-patch-install'
 $resultPath = Join-Path $work 'patch-install.json'

@@ -8,14 +8,14 @@ $changed = 0
 $listener = 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp'
 $current = [int](Get-ItemProperty -Path $listener -Name UserAuthentication).UserAuthentication
 if ($current -ne 1) {
-    Set-ItemProperty -Path $listener -Name UserAuthentication -Value 1 -Type DWord
+    if (-not $OsirisCheckMode) { Set-ItemProperty -Path $listener -Name UserAuthentication -Value 1 -Type DWord }
     "changed: RDP-Tcp UserAuthentication $current -> 1"
     $changed++
 }
 $policy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services'
 $fromPolicy = Get-ItemProperty -Path $policy -Name UserAuthentication -ErrorAction SilentlyContinue
 if ($null -ne $fromPolicy -and [int]$fromPolicy.UserAuthentication -ne 1) {
-    Set-ItemProperty -Path $policy -Name UserAuthentication -Value 1 -Type DWord
+    if (-not $OsirisCheckMode) { Set-ItemProperty -Path $policy -Name UserAuthentication -Value 1 -Type DWord }
     "changed: policy UserAuthentication $([int]$fromPolicy.UserAuthentication) -> 1"
     $changed++
 }

@@ -11,7 +11,7 @@ if ($null -ne $item) { $current = [int]$item.InactivityTimeoutSecs }
 if ($null -ne $current -and $current -gt 0 -and $current -le $limit) {
     "unchanged: InactivityTimeoutSecs is already $current"
 } else {
-    Set-ItemProperty -Path $key -Name InactivityTimeoutSecs -Value $limit -Type DWord
+    if (-not $OsirisCheckMode) { Set-ItemProperty -Path $key -Name InactivityTimeoutSecs -Value $limit -Type DWord }
     $before = 'unset'
     if ($null -ne $current) { $before = $current }
     "changed: InactivityTimeoutSecs $before -> $limit"

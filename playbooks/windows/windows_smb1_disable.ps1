@@ -7,7 +7,7 @@ $changed = 0
 if ((Get-SmbServerConfiguration).EnableSMB1Protocol) {
     # splatted: tree-sitter-powershell cannot parse a parameter name with a digit
     $settings = @{ EnableSMB1Protocol = $false; Force = $true }
-    Set-SmbServerConfiguration @settings
+    if (-not $OsirisCheckMode) { Set-SmbServerConfiguration @settings }
     'changed: SMB server EnableSMB1Protocol True -> False'
     $changed++
 }
@@ -15,10 +15,12 @@ $driver = 'HKLM:\SYSTEM\CurrentControlSet\Services\mrxsmb10'
 if (Test-Path -Path $driver) {
     $start = [int](Get-ItemProperty -Path $driver -Name Start).Start
     if ($start -ne 4) {
-        $null = sc.exe config lanmanworkstation depend= bowser/mrxsmb20/nsi
-        if ($LASTEXITCODE -ne 0) { throw "sc.exe config lanmanworkstation failed with exit code $LASTEXITCODE" }
-        $null = sc.exe config mrxsmb10 start= disabled
-        if ($LASTEXITCODE -ne 0) { throw "sc.exe config mrxsmb10 failed with exit code $LASTEXITCODE" }
+        if (-not $OsirisCheckMode) {
+            $null = sc.exe config lanmanworkstation depend= bowser/mrxsmb20/nsi
+            if ($LASTEXITCODE -ne 0) { throw "sc.exe config lanmanworkstation failed with exit code $LASTEXITCODE" }
+            $null = sc.exe config mrxsmb10 start= disabled
+            if ($LASTEXITCODE -ne 0) { throw "sc.exe config mrxsmb10 failed with exit code $LASTEXITCODE" }
+        }
         "changed: SMB1 client driver mrxsmb10 Start $start -> 4"
         $changed++
     }

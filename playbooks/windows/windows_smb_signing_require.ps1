@@ -5,12 +5,16 @@
 $ErrorActionPreference = 'Stop'
 $changed = 0
 if (-not (Get-SmbServerConfiguration).RequireSecuritySignature) {
-    Set-SmbServerConfiguration -RequireSecuritySignature $true -EnableSecuritySignature $true -Force
+    if (-not $OsirisCheckMode) {
+        Set-SmbServerConfiguration -RequireSecuritySignature $true -EnableSecuritySignature $true -Force
+    }
     'changed: SMB server RequireSecuritySignature False -> True'
     $changed++
 }
 if (-not (Get-SmbClientConfiguration).RequireSecuritySignature) {
-    Set-SmbClientConfiguration -RequireSecuritySignature $true -EnableSecuritySignature $true -Force
+    if (-not $OsirisCheckMode) {
+        Set-SmbClientConfiguration -RequireSecuritySignature $true -EnableSecuritySignature $true -Force
+    }
     'changed: SMB client RequireSecuritySignature False -> True'
     $changed++
 }

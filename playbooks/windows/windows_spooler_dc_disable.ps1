@@ -10,12 +10,12 @@ if ((Get-CimInstance -ClassName Win32_ComputerSystem).DomainRole -lt 4) {
     $service = Get-Service -Name Spooler -ErrorAction SilentlyContinue
     $changed = 0
     if ($null -ne $service -and [string]$service.Status -ne 'Stopped') {
-        Stop-Service -Name Spooler -Force
+        if (-not $OsirisCheckMode) { Stop-Service -Name Spooler -Force }
         "changed: Spooler Status $($service.Status) -> Stopped"
         $changed++
     }
     if ($null -ne $service -and [string]$service.StartType -ne 'Disabled') {
-        Set-Service -Name Spooler -StartupType Disabled
+        if (-not $OsirisCheckMode) { Set-Service -Name Spooler -StartupType Disabled }
         "changed: Spooler StartType $($service.StartType) -> Disabled"
         $changed++
     }

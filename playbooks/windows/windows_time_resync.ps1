@@ -10,30 +10,36 @@ $ErrorActionPreference = 'Stop'
 $changed = 0
 $service = Get-Service -Name W32Time
 if ([string]$service.StartType -eq 'Disabled') {
-    Set-Service -Name W32Time -StartupType Automatic
+    if (-not $OsirisCheckMode) { Set-Service -Name W32Time -StartupType Automatic }
     'changed: W32Time StartType Disabled -> Automatic'
     $changed++
 }
 if ([string]$service.Status -ne 'Running') {
-    Start-Service -Name W32Time
     "changed: W32Time Status $($service.Status) -> Running"
     $changed++
+    if ($OsirisCheckMode) {
+        # w32tm answers only once the service runs; a started service always resyncs
+        'changed: clock resynchronised'
+        return
+    }
+    Start-Service -Name W32Time
 }
 $source = (@(w32tm /query /source) -join ' ').Trim()
 if ($LASTEXITCODE -ne 0) { throw "w32tm /query /source failed with exit code ${LASTEXITCODE}: $source" }
 if ($source -match '^(Local CMOS Clock|Free-running System Clock)') {
     $role = (Get-CimInstance -ClassName Win32_ComputerSystem).DomainRole
-    if ($role -eq 1 -or $role -eq 3 -or $role -eq 4) {
-        $null = w32tm /config /syncfromflags:domhier /update
-        $target = 'the domain hierarchy'
-    } elseif ($role -eq 5) {
-        $null = w32tm /config '/manualpeerlist:time.windows.com,0x8' /syncfromflags:manual /reliable:yes /update
-        $target = 'time.windows.com'
-    } else {
-        $null = w32tm /config '/manualpeerlist:time.windows.com,0x8' /syncfromflags:manual /update
-        $target = 'time.windows.com'
+    $target = 'time.windows.com'
+    if ($role -eq 1 -or $role -eq 3 -or $role -eq 4) { $target = 'the domain hierarchy' }
+    if (-not $OsirisCheckMode) {
+        if ($role -eq 1 -or $role -eq 3 -or $role -eq 4) {
+            $null = w32tm /config /syncfromflags:domhier /update
+        } elseif ($role -eq 5) {
+            $null = w32tm /config '/manualpeerlist:time.windows.com,0x8' /syncfromflags:manual /reliable:yes /update
+        } else {
+            $null = w32tm /config '/manualpeerlist:time.windows.com,0x8' /syncfromflags:manual /update
+        }
+        if ($LASTEXITCODE -ne 0) { throw "w32tm /config failed with exit code $LASTEXITCODE" }
     }
-    if ($LASTEXITCODE -ne 0) { throw "w32tm /config failed with exit code $LASTEXITCODE" }
     "changed: time source $source -> $target"
     $changed++
 }
@@ -49,7 +55,9 @@ if ($changed -eq 0 -and $status['Time since Last Good Sync Time'] -match '^(\d+)
 if ($fresh) {
     "unchanged: the clock synchronised with $source within the hour"
 } else {
-    $output = (@(w32tm /resync /force) -join ' ').Trim()
-    if ($LASTEXITCODE -ne 0) { throw "w32tm /resync failed with exit code ${LASTEXITCODE}: $output" }
+    if (-not $OsirisCheckMode) {
+        $output = (@(w32tm /resync /force) -join ' ').Trim()
+        if ($LASTEXITCODE -ne 0) { throw "w32tm /resync failed with exit code ${LASTEXITCODE}: $output" }
+    }
     'changed: clock resynchronised'
 }

@@ -5,17 +5,8 @@
 # speaks only TLS 1.0 or NTLMv1 can no longer connect, hence the approval. SCHANNEL
 # reads its settings at start-up: the protocols go off at the next restart. It refuses
 # to run where TLS 1.2 is switched off, which would leave no protocol at all.
+# Set-OsirisDword (lib/osiris.ps1) prints each change and, outside check mode, makes it.
 $ErrorActionPreference = 'Stop'
-function Set-OsirisDword([string]$Path, [string]$Name, [int]$Value, [string]$Label) {
-    $item = Get-ItemProperty -Path $Path -Name $Name -ErrorAction SilentlyContinue
-    $current = 'unset'
-    if ($null -ne $item) { $current = [long]$item.$Name }
-    if ($current -ne $Value) {
-        if (-not (Test-Path -Path $Path)) { $null = New-Item -Path $Path -Force }
-        Set-ItemProperty -Path $Path -Name $Name -Value $Value -Type DWord
-        "changed: $Label $current -> $Value"
-    }
-}
 $base = 'HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols'
 $tls12 = Get-ItemProperty -Path "$base\TLS 1.2\Server" -Name Enabled -ErrorAction SilentlyContinue
 if ($null -ne $tls12 -and [long]$tls12.Enabled -eq 0) {

@@ -2,17 +2,8 @@
 # Denies writing to removable disks (policy "Removable Disks: Deny write access") and
 # turns autorun off for every drive type. Reading stays allowed, so staff can still
 # bring documents in; a domain GPO that says otherwise wins at its next refresh.
+# Set-OsirisDword (lib/osiris.ps1) prints each change and, outside check mode, makes it.
 $ErrorActionPreference = 'Stop'
-function Set-OsirisDword([string]$Path, [string]$Name, [int]$Value) {
-    $item = Get-ItemProperty -Path $Path -Name $Name -ErrorAction SilentlyContinue
-    $current = 'unset'
-    if ($null -ne $item) { $current = [int]$item.$Name }
-    if ($current -ne $Value) {
-        if (-not (Test-Path -Path $Path)) { $null = New-Item -Path $Path -Force }
-        Set-ItemProperty -Path $Path -Name $Name -Value $Value -Type DWord
-        "changed: $Name $current -> $Value"
-    }
-}
 $storage = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows\RemovableStorageDevices'
 $explorer = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\Explorer'
 $changes = @(

@@ -33,6 +33,21 @@ def on_host(host: LabHost, command: str) -> str:
     return result.stdout
 
 
+def assert_sealed(osiris, home: Path, states: list[str]) -> None:
+    """Each finished action (in order, in these states) has its signed bundle, and
+    `osiris verify` finds the evidence whole, action rows included."""
+    db = sqlite3.connect(home / "osiris.db")
+    sealed = db.execute(
+        "SELECT a.state FROM heal_actions a JOIN envelopes e ON e.action_id = a.id"
+        " AND e.kind = 'heal' ORDER BY a.id"
+    ).fetchall()
+    assert [state for (state,) in sealed] == states
+    result = osiris("verify", "--json", env={"OSIRIS_HOME": str(home)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    checked = {p["name"]: p["checked"] for p in json.loads(result.stdout)["properties"]}
+    assert checked["actions_match"] == len(states)
+
+
 def test_drifted_host_is_healed_and_verified(osiris, fresh_host, lab_env, tmp_path):
     drift.apply(fresh_host, "ssh_root_password")
     inventory = write_inventory(tmp_path, {fresh_host.name: fresh_host.address})
@@ -61,6 +76,7 @@ def test_drifted_host_is_healed_and_verified(osiris, fresh_host, lab_env, tmp_pa
     assert db.execute("SELECT state, post_status FROM heal_actions").fetchall() == [
         ("succeeded", "pass")
     ]
+    assert_sealed(osiris, tmp_path / "home", ["succeeded"])
     # nothing of the lockout guard is left on the host
     assert on_host(fresh_host, "ls /var/lib/osiris-guard 2>/dev/null | wc -l").strip() == "0"
 
@@ -288,6 +304,7 @@ def test_a_change_that_cuts_ssh_is_rolled_back(
     assert action["outcome"] == "rolled_back", action["detail"]
     assert on_host(fresh_host, "nft list ruleset") == before  # the guard put it back
     assert "policy accept" in before
+    assert_sealed(osiris, tmp_path / "home", ["rolled_back"])
 
 
 def test_kill_9_mid_heal_is_reconciled_by_the_next_heal(
@@ -351,6 +368,7 @@ def test_kill_9_mid_heal_is_reconciled_by_the_next_heal(
         ("reconciled", "pass")
     ]
     assert db.execute("SELECT state FROM incidents").fetchall() == [("resolved",)]
+    assert_sealed(osiris, tmp_path / "home", ["reconciled"])
 
 
 def test_a_flapping_drift_goes_to_a_person_and_is_suppressed(osiris, fresh_host, lab_env, tmp_path):
@@ -498,9 +516,107 @@ def test_a_windows_twin_is_healed_over_winrm(osiris, lab: LabState, lab_env, tmp
             "succeeded",
             "pass",
         )
-        public = next(
-            p for p in WindowsState.load(state_path).firewall_profiles if p.Name == "Public"
-        )
+        assert_sealed(osiris, tmp_path / "home", ["succeeded"])
+        healed = WindowsState.load(state_path)
+        public = next(p for p in healed.firewall_profiles if p.Name == "Public")
         assert public.Enabled
+        # the lockout guard the prelude armed was disarmed once osiris was back
+        assert healed.osiris_guards == []
+        assert not [t for t in healed.scheduled_tasks if t.TaskPath == "\\Osiris\\"]
+    finally:
+        state_path.write_text(original)
+
+
+def windows_inventory(tmp_path: Path, twin_name: str) -> Path:
+    """An inventory of one lab twin, as the lab's inventory describes it."""
+    windows = yaml.safe_load(INVENTORY_FILE.read_text())["all"]["children"]["windows"]
+    inventory = tmp_path / "windows.yml"
+    host = windows["hosts"][twin_name]
+    inventory.write_text(
+        yaml.safe_dump({"windows": {"vars": windows["vars"], "hosts": {twin_name: host}}})
+    )
+    return inventory
+
+
+def test_a_windows_dry_run_shows_the_diff_and_changes_nothing(
+    osiris, lab: LabState, lab_env, tmp_path
+):
+    """The runbook's check mode over WinRM: the diff names the change, the twin's state
+    file is byte for byte the same, and no action is journalled."""
+    from tests.lab.winrm_twin.drifts import apply_drift
+    from tests.lab.winrm_twin.state import WindowsState, now_utc
+
+    twin = lab.twins[0]
+    state_path = Path(twin.state_path)
+    original = state_path.read_text()
+    try:
+        with WindowsState.update(state_path) as state:
+            apply_drift(state, "firewall_public_off", now=now_utc())
+        before = state_path.read_bytes()
+        result = osiris(
+            "heal",
+            "-i",
+            str(windows_inventory(tmp_path, twin.name)),
+            "--checks",
+            "win_firewall",
+            "--dry-run",
+            "--json",
+            env=lab_env,
+            timeout=300,
+        )
+        assert result.returncode == 1, result.stdout + result.stderr  # the drift remains
+        (action,) = json.loads(result.stdout)["actions"]
+        assert (action["runbook_id"], action["outcome"]) == ("windows_firewall_enable", "dry_run")
+        assert action["diff"] == "firewall profile Public Enabled False -> True"
+        assert state_path.read_bytes() == before
+        db = sqlite3.connect(tmp_path / "home" / "osiris.db")
+        assert db.execute("SELECT count(*) FROM heal_actions").fetchone() == (0,)
+    finally:
+        state_path.write_text(original)
+
+
+def test_a_change_that_cuts_winrm_is_rolled_back_by_the_guard(
+    osiris, lab: LabState, lab_env, tmp_path
+):
+    """On this twin WinRM gets in only while the Public profile is off: turning the
+    firewall on cuts osiris off. The task the runbook's prelude armed puts the firewall
+    back once its time is up (the shipped runbook with a 5 s timeout, guard_seconds 10);
+    osiris finds the host again, ends the action rolled_back and clears the task."""
+    from tests.lab.winrm_twin.drifts import apply_drift
+    from tests.lab.winrm_twin.state import WindowsState, now_utc
+
+    twin = lab.twins[1]
+    state_path = Path(twin.state_path)
+    original = state_path.read_text()
+    playbooks = tmp_path / "playbooks"
+    shutil.copytree(shipped_dir("playbooks"), playbooks)
+    wrapper = playbooks / "windows" / "windows_firewall_enable.yml"
+    wrapper.write_text(wrapper.read_text().replace("timeout: 120", "timeout: 5"))
+    try:
+        with WindowsState.update(state_path) as state:
+            apply_drift(state, "winrm_needs_firewall_off", now=now_utc())
+        drifted = WindowsState.load(state_path)
+        site_with_rules(osiris, tmp_path, [], heal={"guard_seconds": 10})
+        result = osiris(
+            "heal",
+            "-i",
+            str(windows_inventory(tmp_path, twin.name)),
+            "--checks",
+            "win_firewall",
+            "--yes",
+            "--json",
+            env={**lab_env, "OSIRIS_PLAYBOOKS": str(playbooks)},
+            timeout=300,
+        )
+        (action,) = json.loads(result.stdout)["actions"]
+        assert (action["runbook_id"], action["outcome"]) == (
+            "windows_firewall_enable",
+            "rolled_back",
+        ), action["detail"]
+        assert "the guard restored it" in action["detail"]
+        after = WindowsState.load(state_path)
+        assert after == drifted  # the firewall as it was, and no guard task left
+        db = sqlite3.connect(tmp_path / "home" / "osiris.db")
+        assert db.execute("SELECT state FROM heal_actions").fetchall() == [("rolled_back",)]
     finally:
         state_path.write_text(original)

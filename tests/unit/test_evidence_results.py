@@ -129,3 +129,18 @@ def test_a_payload_not_in_canonical_form_is_read_the_exact_way(site) -> None:
     tricky = payload.replace(b'"reached":true', b'"reached":true,"x":{"results":[]}')
     read = read_payload(tricky, records.rendered.get("h"))
     assert read is not None and not read.results_are_rows
+
+
+def test_a_second_results_key_or_a_stray_constant_is_read_the_exact_way(site) -> None:
+    db, signer = site
+    run_id, payload = record(db, signer, [{"a": 1}])
+    rendered = run_records(db.conn, run_id).rendered.get("h")
+    # a later duplicate key is the one a full parse keeps: the rows walked are not it
+    twice = payload.replace(b',"run":', b',"results":[],"run":')
+    read = read_payload(twice, rendered)
+    assert read is not None and not read.results_are_rows
+    assert read.document["predicate"]["results"] == []
+    # a NaN elsewhere could pass for the hole the cheap way leaves for the array
+    stray = payload.replace(b'"reached":true', b'"reached":NaN')
+    read = read_payload(stray, rendered)
+    assert read is not None and not read.results_are_rows

@@ -4,7 +4,8 @@ Windows cannot run here, so a syntax error in a probe, runbook or playbook scrip
 only show on a customer's host. tree-sitter-powershell parses each one: the probe of
 every Windows check alone and inside the bundle ``build_bundle`` makes (where it sits in
 a scriptblock), all Windows probes in one bundle, the WinRM bootstrap and every ``*.ps1``
-in the repository, the Windows runbooks (playbooks/windows) among them. They must also keep
+in the repository, the Windows runbooks (playbooks/windows) among them, and each runbook as
+osiris sends it (after lib/osiris.ps1 and the lockout guard; in check mode). They must also keep
 to Windows PowerShell 5.1 (what every supported Windows ships), and probes must not read
 the WinRM session user's own hive.
 """
@@ -17,6 +18,8 @@ import pytest
 
 from osiris.catalog import load_catalog
 from osiris.catalog.powershell import parse_problem, parser_available, powershell7_constructs
+from osiris.heal.guard import Guard
+from osiris.heal.powershell import runbook_script
 from osiris.heal.runbooks import load_runbooks
 from osiris.model import Platform
 from osiris.scan.bundle import build_bundle
@@ -47,6 +50,13 @@ def collect_scripts() -> dict[str, str]:
     scripts["bundle of every Windows check"] = build_bundle(Platform.WINDOWS, checks, NONCE)
     for path in _ps1_files():
         scripts[str(path.relative_to(REPO))] = path.read_text(encoding="utf-8-sig")
+    guard = Guard("osiris-guard-1", 130, 0.0)
+    for runbook in load_runbooks(load_catalog()):
+        if runbook.script is not None:  # as osiris sends it: lib, check mode, guard, runbook
+            scripts[f"{runbook.id} as sent"] = runbook_script(
+                runbook, check_mode=False, guard=guard
+            )
+            scripts[f"{runbook.id} in check mode"] = runbook_script(runbook, check_mode=True)
     return scripts
 
 

@@ -2,12 +2,14 @@
 
 The runbooks come from ``load_runbooks(load_catalog())`` and drive the parametrisation,
 so a runbook without drift cases (tests/lab/winrm_twin/runbook_cases.py) or without a
-twin simulation fails here. Each case drifts a twin host, sends the runbook's .ps1
-through osiris's real WinRM transport (HTTPS validated against the test CA, or HTTP with
-NTLM message encryption) and measures the outcome the way heal does: the checks the
-runbook fixes are probed with their real bundle before (fail or warning) and after
-(pass). A second run must report only ``unchanged:`` and leave the state as it was; a
-refused case must exit 1 with a PowerShell error and change nothing.
+twin simulation fails here. Each case drifts a twin host, sends the runbook as osiris
+sends it (lib/osiris.ps1, the check-mode line, the .ps1: osiris.heal.powershell) through
+osiris's real WinRM transport (HTTPS validated against the test CA, or HTTP with NTLM
+message encryption) and measures the outcome the way heal does: the checks the runbook
+fixes are probed with their real bundle before (fail or warning) and after (pass). A
+second run must report only ``unchanged:`` and leave the state as it was; a refused
+case must exit 1 with a PowerShell error and change nothing. Check mode (a dry run) is
+tested in test_windows_check_mode.py, the lockout guard in test_windows_guard.py.
 """
 
 from __future__ import annotations
@@ -21,22 +23,18 @@ import pytest
 from osiris.catalog import load_catalog
 from osiris.catalog.evaluate import evaluate
 from osiris.catalog.model import Check
+from osiris.heal.powershell import runbook_script
 from osiris.heal.runbooks import Runbook, load_runbooks
-from osiris.model import Connection, Host, Platform, Secret, Status
+from osiris.model import Platform, Status
 from osiris.scan.bundle import build_bundle, new_nonce, parse_output
 from osiris.transport import CommandOutput
-from osiris.transport.base import TransportOptions
 from osiris.transport.winrm import WinrmTransport
 from osiris.yamlfile import load_yaml
-from tests.lab.winrm_twin import TwinServer, issue_server_cert, make_ca
-from tests.lab.winrm_twin.handler import WindowsHandler
-from tests.lab.winrm_twin.presets import apply_drift, build_preset
 from tests.lab.winrm_twin.runbook_cases import RUNBOOK_CASES, RunbookCase
 from tests.lab.winrm_twin.runbooks import RUNBOOK_MARKER, SIMULATIONS
-from tests.lab.winrm_twin.state import OSIRIS_ROLES, TwinRole, WindowsState
+from tests.lab.winrm_twin.state import WindowsState
+from tests.unit.windows_twin import Twin, running_twin
 
-USER = "osiris"
-PASSWORD = "Tw1n-Runb00k!"
 PASS, WARNING, FAIL = Status.PASS, Status.WARNING, Status.FAIL
 CATALOG = load_catalog()
 CHECKS = {check.id: check for check in CATALOG.for_platform(Platform.WINDOWS)}
@@ -67,60 +65,10 @@ SAFE_FIXES = {
 DISRUPTIVE_FIXES = {"win_tls_ntlm", "win_patch_level", "win_inactive_accounts", "win_spooler_dc"}
 
 
-class HostSwitch:
-    """The twin's command handler, on whichever state file the current case uses."""
-
-    def __init__(self) -> None:
-        self.path: Path | None = None
-
-    def run(self, command: str, arguments: list[str]) -> tuple[str, str, int]:
-        return self.run_with_stdin(command, arguments, b"")
-
-    def run_with_stdin(
-        self, command: str, arguments: list[str], stdin: bytes
-    ) -> tuple[str, str, int]:
-        assert self.path is not None, "no state file chosen"
-        return WindowsHandler(self.path).run_with_stdin(command, arguments, stdin)
-
-
-class Twin:
-    """One Windows twin over HTTPS and HTTP, reached with osiris's WinRM transport."""
-
-    def __init__(self, switch: HostSwitch, servers: dict[str, TwinServer], ca: Path) -> None:
-        self._switch, self._servers, self._ca = switch, servers, ca
-
-    def use(self, path: Path) -> None:
-        self._switch.path = path
-
-    def transport(self, role: TwinRole, scheme: str) -> WinrmTransport:
-        host = Host(
-            f"twin-{role}",
-            "127.0.0.1",
-            Connection.WINRM,
-            Platform.WINDOWS,
-            OSIRIS_ROLES[role],
-            port=self._servers[scheme].port,
-            user=USER,
-            password=Secret(PASSWORD),
-            winrm_scheme=scheme,
-            winrm_ca_file=str(self._ca),
-        )
-        return WinrmTransport(host, TransportOptions())
-
-
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
-    folder = tmp_path_factory.mktemp("pki")
-    ca_cert, ca_key = make_ca(folder / "ca")
-    cert, key = issue_server_cert(ca_cert, ca_key, folder / "server")
-    switch = HostSwitch()
-    servers = {
-        "https": TwinServer(switch, username=USER, password=PASSWORD, tls=(cert, key)).start(),
-        "http": TwinServer(switch, username=USER, password=PASSWORD).start(),
-    }
-    yield Twin(switch, servers, ca_cert)
-    for server in servers.values():
-        server.stop()
+    with running_twin(tmp_path_factory.mktemp("pki")) as started:
+        yield started
 
 
 def judge(transport: WinrmTransport, check: Check) -> tuple[Status, str]:
@@ -137,14 +85,7 @@ def judge(transport: WinrmTransport, check: Check) -> tuple[Status, str]:
 
 
 def drifted_host(twin: Twin, path: Path, case: RunbookCase) -> WindowsState:
-    state = build_preset(case.role)
-    for name in case.drifts:
-        apply_drift(state, name)
-    if case.setup is not None:
-        case.setup(state)
-    state.save(path)
-    twin.use(path)
-    return WindowsState.load(path)
+    return twin.drifted(path, case)
 
 
 def printed(output: CommandOutput) -> list[str]:
@@ -181,7 +122,12 @@ def run_fixing_case(
     return broken
 
 
-def _script(runbook: Runbook) -> str:
+def _script(runbook: Runbook, *, check_mode: bool = False) -> str:
+    """What osiris sends over WinRM: lib/osiris.ps1, the check-mode line, the runbook."""
+    return runbook_script(runbook, check_mode=check_mode)
+
+
+def _source(runbook: Runbook) -> str:
     assert runbook.script is not None
     return runbook.script.read_text(encoding="utf-8")
 
@@ -253,15 +199,14 @@ def test_the_twin_simulates_exactly_the_windows_runbooks() -> None:
 @pytest.mark.parametrize("runbook_id", sorted(RUNBOOKS))
 def test_playbook_wraps_its_script(runbook_id: str) -> None:
     runbook = RUNBOOKS[runbook_id]
-    script = _script(runbook)
+    script = _source(runbook)
     assert script.startswith(f"{RUNBOOK_MARKER} {runbook_id}\n")
     assert "\n$ErrorActionPreference = 'Stop'\n" in script
     assert "'unchanged: " in script or '"unchanged: ' in script
     data: Any = load_yaml(runbook.playbook)[0]
     assert len(data) == 1, "one play"
     (task,) = data[0]["tasks"]
-    assert task["ansible.builtin.script"] == f"{runbook_id}.ps1"
-    assert "'^changed: '" in task["changed_when"]  # "unchanged:" lines are not changes
+    assert task["ansible.builtin.include_tasks"] == "lib/run_runbook.yml"
     assert runbook.spec.needs_approval is not None, "needs_approval is spelt out"
     assert runbook.needs_approval is runbook.spec.disruptive
 

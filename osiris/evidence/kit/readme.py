@@ -17,8 +17,8 @@ before it was signed; nothing in this kit is secret.
 
 | file | what it is |
 |---|---|
-| `envelopes.jsonl` | one signed bundle per line: `id`, `run`, `host`, `kind`, `created_at`, `leaf_index` (its position in the site's log) and `envelope`, a [DSSE](https://github.com/secure-systems-lab/dsse) envelope whose payload is an [in-toto Statement v1](https://github.com/in-toto/attestation) (RFC 8785 JSON): what was checked on that host, each result, and the digests of the raw artifacts |
-| `artifacts/<sha256>` | the raw artifacts (probe output, transport errors), named by their SHA-256, the statement's subjects |
+| `envelopes.jsonl` | one signed bundle per line: `id`, `run`, `host`, `kind` (`scan` or `heal`), `action` (a heal bundle's action id), `created_at`, `leaf_index` (its position in the site's log) and `envelope`, a [DSSE](https://github.com/secure-systems-lab/dsse) envelope whose payload is an [in-toto Statement v1](https://github.com/in-toto/attestation) (RFC 8785 JSON). A `scan` bundle says what was checked on that host and each result (predicate type `https://osiris.dev/scan-result/v1`); a `heal` bundle says what one remediation did: the incident, check, runbook, tier, status before and after, outcome, times and pattern signature (`https://osiris.dev/heal-action/v1`). Both carry the digests of their raw artifacts |
+| `artifacts/<sha256>` | the raw artifacts (probe output, transport errors, a runbook's output, the re-run check's probe output), named by their SHA-256, the statements' subjects |
 | `proofs.jsonl` | for each envelope, its RFC 6962 leaf hash and the inclusion proof (`path`, hex) from its leaf to the root of the newest checkpoint (`tree_size` leaves) |
 | `checkpoints/<id>.note` | signed checkpoints of the site's log ([C2SP tlog-checkpoint](https://c2sp.org/tlog-checkpoint) notes: origin, size, base64 root, Ed25519 signature); the newest is `{checkpoint}` |
 | `checkpoints/consistency.jsonl` | RFC 9162 consistency proofs from each older checkpoint here to the newest: the log only grew |

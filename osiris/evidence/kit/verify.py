@@ -6,8 +6,9 @@
 Checks, naming what fails: the key rotation chain from the genesis key; every
 checkpoint's signature (by the key valid at its size) and its consistency with the
 newest; every envelope's signature (by the key valid at its leaf), its payload against
-its leaf hash, its inclusion proof up to the newest checkpoint's root, its statement;
-every artifact against its digest; every .ots proof against its checkpoint note.
+its leaf hash, its inclusion proof up to the newest checkpoint's root, its statement (a
+host's scan, or a heal action); every artifact against its digest; every .ots proof
+against its checkpoint note.
 Exit 0 when everything holds, 1 when anything fails, 2 when the kit cannot be read.
 """
 
@@ -274,19 +275,38 @@ def check_envelopes(
         why = "its inclusion proof does not lead to the newest checkpoint's root"
         report.check("inclusion", ok, subject, why)
         statement = json.loads(payload)
-        predicate = statement.get("predicate", {})
-        ok = (
-            statement.get("_type") == "https://in-toto.io/Statement/v1"
-            and predicate.get("site") == manifest["site_id"]
-            and (predicate.get("run"), predicate.get("host", {}).get("name"))
-            == (item["run"], item["host"])
-        )
-        report.check("statement", ok, subject, "not a statement for this site, run and host")
+        check_statement(statement, item, manifest["site_id"], subject, report)
         for digest in (s["digest"]["sha256"] for s in statement.get("subject", [])):
             art = kit / "artifacts" / digest
             ok = art.exists() and sha256(art.read_bytes()).hex() == digest
             why = "missing, or its bytes hash to another digest"
             report.check("artifacts", ok, f"{subject} artifact {digest[:16]}", why)
+
+
+PREDICATE_TYPES = {
+    "scan": "https://osiris.dev/scan-result/v1",
+    "heal": "https://osiris.dev/heal-action/v1",
+}
+
+
+def check_statement(
+    statement: dict[str, Any], item: dict[str, Any], site: str, subject: str, report: Report
+) -> None:
+    """An in-toto statement of the line's kind, for this site, run and host; a heal
+    bundle's also for the action the line names."""
+    kind, predicate = item.get("kind", "scan"), statement.get("predicate", {})
+    ok = (
+        statement.get("_type") == "https://in-toto.io/Statement/v1"
+        and statement.get("predicateType") == PREDICATE_TYPES.get(kind)
+        and (predicate.get("site"), predicate.get("kind")) == (site, kind)
+        and (predicate.get("run"), predicate.get("host", {}).get("name"))
+        == (item["run"], item["host"])
+    )
+    why = "not a statement for this site, run and host"
+    if kind == "heal":
+        ok = ok and predicate.get("action", {}).get("id") == item.get("action")
+        subject, why = f"{subject} (action {item.get('action')})", why + " and action"
+    report.check("statement", ok, subject, why)
 
 
 def main() -> int:

@@ -25,8 +25,14 @@ def serve(args: argparse.Namespace) -> int:
     handler = WindowsHandler(Path(args.state))
     password = Path(args.password_file).read_text().strip()
     servers = [
-        TwinServer(handler, username=args.user, password=password, tls=(args.cert, args.key)),
-        TwinServer(handler, username=args.user, password=password),
+        TwinServer(
+            handler,
+            username=args.user,
+            password=password,
+            tls=(args.cert, args.key),
+            admit=handler.admits,
+        ),
+        TwinServer(handler, username=args.user, password=password, admit=handler.admits),
     ]
     for server in servers:
         server.start()

@@ -34,6 +34,7 @@ CASES: dict[str, list[Case]] = {
         Case(SRV, "firewall_public_allow_inbound", FAIL),
         Case(DC, "firewall_domain_off", WARNING),
         Case(WS, "firewall_private_allow_inbound", WARNING),
+        Case(SRV, "winrm_needs_firewall_off", FAIL),
     ],
     "win_av_status": [
         Case(WS, "av_realtime_off", FAIL),

@@ -63,6 +63,16 @@ def _firewall_private_allow(state: WindowsState, now: datetime) -> None:
     _profile(state, "Private").DefaultInboundAction = "Allow"
 
 
+@drift("winrm_needs_firewall_off")
+def _winrm_needs_firewall_off(state: WindowsState, now: datetime) -> None:
+    """osiris comes in on a Public network whose firewall profile is off, and the
+    built-in WinRM rules are disabled: WinRM works only while the profile stays off, so
+    turning it on (windows_firewall_enable) cuts osiris off. win_firewall: fail."""
+    _profile(state, "Public").Enabled = False
+    state.winrm.network_profile = "Public"
+    state.winrm.rules_enabled = False
+
+
 @drift("av_realtime_off")
 def _av_realtime_off(state: WindowsState, now: datetime) -> None:
     """Defender RealTimeProtectionEnabled False. win_av_status: fail."""

@@ -8,10 +8,13 @@ state file. Anything that is not PowerShell gets cmd.exe's error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from tests.lab.winrm_twin.commands import decode_powershell
 from tests.lab.winrm_twin.scripts import WindowsTwin
+from tests.lab.winrm_twin.state import now_utc
 
 BOOTSTRAP_MARKER = "# osiris:bootstrap"
 
@@ -19,11 +22,15 @@ BOOTSTRAP_MARKER = "# osiris:bootstrap"
 class WindowsHandler:
     """A CommandHandler (and StdinCommandHandler) for one twin."""
 
-    def __init__(self, state_path: Path) -> None:
-        self._twin = WindowsTwin(state_path)
+    def __init__(self, state_path: Path, *, clock: Callable[[], datetime] = now_utc) -> None:
+        self._twin = WindowsTwin(state_path, clock=clock)
 
     def run(self, command: str, arguments: list[str]) -> tuple[str, str, int]:
         return self.run_with_stdin(command, arguments, b"")
+
+    def admits(self, scheme: str) -> bool:
+        """The twin server's ``admit``: WinRM, its listeners and the firewall let it in."""
+        return self._twin.admits(scheme)
 
     def run_with_stdin(
         self, command: str, arguments: list[str], stdin: bytes

@@ -278,6 +278,7 @@ def _services(role: TwinRole) -> list[Service]:
         Service("WinDefend"),
         Service("LanmanServer"),
         Service("Netlogon"),
+        Service("WinRM"),
         Service("Spooler"),
     ]
     if role != "workstation":

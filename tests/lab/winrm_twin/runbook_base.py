@@ -13,6 +13,18 @@ exits 1, keeping the changes made up to that point (as Windows would). An id the
 does not simulate gets such an error too. The simulations live in ``runbooks.py``,
 ``runbooks_network.py``, ``runbooks_policy.py`` and ``runbooks_system.py``; importing
 ``runbooks`` registers them all.
+
+A runbook arrives after the shared PowerShell (playbooks/windows/lib/osiris.ps1) and the
+line ``$OsirisCheckMode = $true|$false`` (osiris.heal.powershell). The twin reads:
+
+- ``$OsirisCheckMode = $true``: check mode. The simulation runs on a copy of the state,
+  which is not saved: the same lines, nothing changed. Where the script's check mode
+  prints something else than a real run (it cannot know the outcome without acting),
+  ``@simulates(id, check_mode=True)`` registers what it prints.
+- ``Register-OsirisGuard -Name ... -Seconds ... -Save @(...)`` (osiris's lockout guard,
+  see ``guard.py``): armed before the runbook, in the same save.
+- a function ``Verb-Osiris...`` the script calls but does not define (the runbook sent
+  without lib/osiris.ps1): PowerShell's "is not recognized" error, nothing changed.
 """
 
 from __future__ import annotations
@@ -23,11 +35,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from . import guard
 from .state import WindowsState
 
 RUNBOOK_MARKER = "# osiris:runbook"
 CRLF = "\r\n"
 _MARKER = re.compile(r"^# osiris:runbook (\S+)\s*$", re.MULTILINE)
+_CHECK_MODE = re.compile(r"^\$OsirisCheckMode = \$(true|false)\s*$", re.MULTILINE | re.IGNORECASE)
+_DEFINED = re.compile(r"^\s*function ([A-Za-z]+-Osiris\w*)", re.MULTILINE | re.IGNORECASE)
+_CALLED = re.compile(r"(?<![\w-])([A-Z][a-z]+-Osiris\w*)")
 
 Apply = Callable[[WindowsState, datetime], list[str]]
 Result = tuple[str, str, int]
@@ -60,22 +76,31 @@ class RunbookFailure(Exception):
 
 @dataclass(frozen=True)
 class Simulation:
-    """What running the runbook ``id`` does to a host: ``apply(state, now)``."""
+    """What running the runbook ``id`` does to a host: ``apply(state, now)``; ``check``
+    is what its check mode prints, where that differs (None: ``apply`` on a copy)."""
 
     id: str
     apply: Apply
+    check: Apply | None = None
 
 
 SIMULATIONS: dict[str, Simulation] = {}
 
 
-def simulates(runbook_id: str) -> Callable[[Apply], Apply]:
-    """Register the function that simulates the runbook ``runbook_id``."""
+def simulates(runbook_id: str, *, check_mode: bool = False) -> Callable[[Apply], Apply]:
+    """Register the function that simulates the runbook ``runbook_id`` (or, with
+    ``check_mode``, what its check mode prints; register the runbook first)."""
 
     def register(function: Apply) -> Apply:
-        if runbook_id in SIMULATIONS:
+        known = SIMULATIONS.get(runbook_id)
+        if check_mode:
+            if known is None or known.check is not None:
+                raise ValueError(f"check mode of {runbook_id}: no simulation, or two")
+            SIMULATIONS[runbook_id] = Simulation(runbook_id, known.apply, function)
+        elif known is not None:
             raise ValueError(f"two simulations of runbook {runbook_id}")
-        SIMULATIONS[runbook_id] = Simulation(runbook_id, function)
+        else:
+            SIMULATIONS[runbook_id] = Simulation(runbook_id, function)
         return function
 
     return register
@@ -105,12 +130,25 @@ def run_runbook(state_path: Path, script: str, now: datetime) -> Result:
             ),
             1,
         )
+    missing = undefined_functions(script)
+    if missing:
+        return "", command_not_found(script, missing[0]), 1
     failure: RunbookFailure | None = None
-    with WindowsState.update(state_path) as state:
+    if check_mode(script):
+        apply = simulation.check or simulation.apply
+        state = WindowsState.load(state_path)  # a copy: never saved
         try:
-            printed = simulation.apply(state, now)
+            printed = apply(state, now)
         except RunbookFailure as exc:
             failure, printed = exc, exc.printed
+    else:
+        with WindowsState.update(state_path) as state:
+            armed = guard.arm_request(script)
+            printed = [] if armed is None else [guard.arm(state, *armed, now)]
+            try:
+                printed += simulation.apply(state, now)
+            except RunbookFailure as exc:
+                failure, printed = exc, printed + exc.printed
     stdout = "".join(line + CRLF for line in printed)
     if failure is None:
         return stdout, "", 0
@@ -120,6 +158,35 @@ def run_runbook(state_path: Path, script: str, now: datetime) -> Result:
         )
         return stdout, mismatch + CRLF, 1
     return stdout, _failure_record(script, failure), 1
+
+
+def check_mode(script: str) -> bool:
+    """Whether the script sets ``$OsirisCheckMode = $true`` (unset: a real run)."""
+    found = _CHECK_MODE.search(script)
+    return found is not None and found.group(1).lower() == "true"
+
+
+def undefined_functions(script: str) -> list[str]:
+    """The ``Verb-Osiris...`` functions ``script`` calls without defining them."""
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+    defined = {name.lower() for name in _DEFINED.findall(code)}
+    called = dict.fromkeys(name for name in _CALLED.findall(code) if name.lower() not in defined)
+    return list(called)
+
+
+def command_not_found(script: str, name: str) -> str:
+    """PowerShell's error for a call to ``name``, which no loaded function defines."""
+    return error_record(
+        script,
+        f"{name} : The term '{name}' is not recognized as the name of a cmdlet, function, "
+        "script file, or operable program. Check the spelling of the name, or if a path "
+        "was included, verify that the path is correct and try again.",
+        near=name,
+        category="ObjectNotFound",
+        error_id="CommandNotFoundException",
+        exception="CommandNotFoundException",
+        target=name,
+    )
 
 
 def _failure_record(script: str, failure: RunbookFailure) -> str:

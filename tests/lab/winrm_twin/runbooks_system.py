@@ -113,6 +113,19 @@ def _time_resync(state: WindowsState, now: datetime) -> list[str]:
     return [*lines, "changed: clock resynchronised"]
 
 
+@simulates("windows_time_resync", check_mode=True)
+def _time_resync_check(state: WindowsState, now: datetime) -> list[str]:
+    service = state.service("W32Time")
+    if service is None or service.Status == "Running":
+        return _time_resync(state, now)
+    # w32tm answers only once the service runs: the script stops after the service lines
+    lines = []
+    if service.StartType == "Disabled":
+        lines.append("changed: W32Time StartType Disabled -> Automatic")
+    lines.append(f"changed: W32Time Status {service.Status} -> Running")
+    return [*lines, "changed: clock resynchronised"]
+
+
 def _defender_running(state: WindowsState, command: str, near: str) -> None:
     if not state.defender.service_running:
         raise RunbookFailure(DEFENDER_STOPPED, near=near, command=command)
@@ -143,6 +156,15 @@ def _defender_realtime_enable(state: WindowsState, now: datetime) -> list[str]:
         defender.RealTimeProtectionEnabled = True
         lines.append("changed: Defender RealTimeProtectionEnabled False -> True")
     return lines or ["unchanged: Defender real-time protection is already on"]
+
+
+@simulates("windows_defender_realtime_enable", check_mode=True)
+def _defender_realtime_check(state: WindowsState, now: datetime) -> list[str]:
+    service = state.service("WinDefend")
+    if service is not None and service.Status != "Running":
+        # Defender reports its status only once its service runs: the script stops here
+        return [f"changed: WinDefend Status {service.Status} -> Running"]
+    return _defender_realtime_enable(state, now)
 
 
 @simulates("windows_defender_cloud_enable")
@@ -187,6 +209,24 @@ def _defender_signatures_update(state: WindowsState, now: datetime) -> list[str]
     return [f"changed: Defender signatures {version} -> {defender.AntivirusSignatureVersion}"]
 
 
+@simulates("windows_defender_signatures_update", check_mode=True)
+def _defender_signatures_check(state: WindowsState, now: datetime) -> list[str]:
+    """Check mode cannot ask the sources: signatures at least one release old (the
+    twin's model above, and the script's 8 hours) would be updated."""
+    _defender_running(state, "Get-MpComputerStatus", "$before = Get-MpComputerStatus")
+    defender = state.defender
+    version, last = defender.AntivirusSignatureVersion, defender.AntivirusSignatureLastUpdated
+    if last is None:
+        return [f"changed: Defender signatures {version} (never updated) -> the newest published"]
+    hours = int((now - parse_iso(last)) / timedelta(hours=1))
+    if hours < SIGNATURE_RELEASE_HOURS:
+        return [
+            f"unchanged: Defender signatures {version} are less than "
+            f"{SIGNATURE_RELEASE_HOURS} hours old"
+        ]
+    return [f"changed: Defender signatures {version} ({hours} hours old) -> the newest published"]
+
+
 @simulates("windows_patch_install")
 def _patch_install(state: WindowsState, now: datetime) -> list[str]:
     update = state.windows_update
@@ -205,6 +245,19 @@ def _patch_install(state: WindowsState, now: datetime) -> list[str]:
     update.RebootRequired = True
     lines.append("changed: a restart is needed to finish the installation (not restarted)")
     return lines
+
+
+@simulates("windows_patch_install", check_mode=True)
+def _patch_check(state: WindowsState, now: datetime) -> list[str]:
+    """Check mode searches from the session (allowed remotely) and lists the updates."""
+    update = state.windows_update
+    if update.search_error is not None:
+        message = " ".join(update.search_error.split())
+        raise RunbookFailure(
+            f"Windows Update failed: {message}", near='throw "Windows Update failed'
+        )
+    lines = [f"changed: update {pending.Title} pending -> installed" for pending in update.pending]
+    return lines or ["unchanged: no update is pending"]
 
 
 def _idle(now: datetime, last: str | None) -> timedelta | None:

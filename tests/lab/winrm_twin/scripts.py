@@ -15,6 +15,10 @@ would:
 - a runbook (``# osiris:runbook <id>``, one of playbooks/windows/*.ps1): applies the
   simulation registered for that id (``runbooks``) to the state, saves it, and prints
   what changed; an id it does not simulate gets a PowerShell error and exit code 1.
+  In check mode it prints the same and saves nothing (see ``runbook_base``).
+- osiris's lockout guard (``guard``): a runbook may arm one; ``Unregister-OsirisGuard``
+  disarms it. Before any script, and before letting a connection in (``admits``), the
+  twin runs the revert of every guard whose time has come.
 - anything else: PowerShell's "is not recognized" error on stderr, exit code 1.
 
 ``handler.WindowsHandler`` puts this behind ``TwinServer``, so the real WinRM transport
@@ -34,6 +38,7 @@ from typing import Any
 
 from osiris.scan.bundle import BUNDLE_MARKER
 
+from . import guard
 from .answers import ANSWERS, ProbeError
 from .runbooks import run_runbook, runbook_id
 from .state import WindowsState, now_utc
@@ -71,12 +76,28 @@ class WindowsTwin:
 
     def run_powershell(self, script: str) -> Result:
         """``(stdout, stderr, exit_code)`` of ``script`` as Windows PowerShell 5.1 would give."""
+        self._fire_due_guards()
         lines = [line.strip() for line in script.splitlines()]
         if BUNDLE_MARKER in lines:
             return self._run_bundle(script)
         if runbook_id(script) is not None:
             return run_runbook(self._state_path, script, self._clock())
+        disarmed = guard.disarm_request(script)
+        if disarmed is not None:
+            with WindowsState.update(self._state_path) as state:
+                return guard.disarm(state, disarmed) + CRLF, "", 0
         return "", not_recognized(script), 1
+
+    def admits(self, scheme: str) -> bool:
+        """Whether a new WinRM connection over ``scheme`` (http, https) gets in now."""
+        self._fire_due_guards()
+        return guard.admits(WindowsState.load(self._state_path), scheme)
+
+    def _fire_due_guards(self) -> None:
+        state = WindowsState.load(self._state_path)
+        if any(not g.Reverted for g in state.osiris_guards):
+            with WindowsState.update(self._state_path) as state:
+                guard.fire_due(state, self._clock())
 
     # -- bundles ------------------------------------------------------------------------
 

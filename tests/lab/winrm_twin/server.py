@@ -25,8 +25,9 @@ import logging
 import os
 import socket
 import ssl
+import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from socketserver import TCPServer
@@ -54,6 +55,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# whether a new connection over "http" or "https" gets in (False: reset at once)
+Admit = Callable[[str], bool]
+
 
 @dataclass(frozen=True)
 class TwinStats:
@@ -62,6 +66,7 @@ class TwinStats:
     requests: int
     encrypted_requests: int
     unauthorized: int  # 401s for missing or wrong credentials, not the NTLM challenge
+    refused: int = 0  # connections `admit` turned away
 
 
 class _TwinHTTPServer(ThreadingHTTPServer):
@@ -72,10 +77,12 @@ class _TwinHTTPServer(ThreadingHTTPServer):
         address: tuple[str, int],
         settings: ConnectionSettings,
         ssl_context: ssl.SSLContext | None,
+        admit: Admit | None = None,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.settings = settings
         self._ssl_context = ssl_context
+        self._admit = admit
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, functools.partial(WsmanRequestHandler, settings=settings))
@@ -89,6 +96,13 @@ class _TwinHTTPServer(ThreadingHTTPServer):
         # Runs in the connection's own thread, so a slow TLS handshake never
         # stalls the accept loop.
         raw: socket.socket = request
+        scheme = "http" if self._ssl_context is None else "https"
+        if self._admit is not None and not self._admit(scheme):
+            # as a host whose WinRM is cut off: the connection is reset before any byte
+            self.settings.count("refused")
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raw.close()
+            return
         raw.settimeout(WsmanRequestHandler.timeout)
         self._track(raw, add=True)
         connection = raw
@@ -137,6 +151,9 @@ class TwinServer:
     `auth` lists the accepted methods, "basic" and/or "ntlm". NTLM over HTTP
     supports (but does not demand) WinRM message encryption; over HTTPS the
     NTLM response must carry the TLS channel binding, as pywinrm sends it.
+    `admit`, when given, is asked for every new connection whether it gets in
+    ("http" or "https"); one it refuses is reset at once, as by a host whose
+    firewall or WinRM service cuts the client off.
     """
 
     def __init__(
@@ -149,6 +166,7 @@ class TwinServer:
         port: int = 0,
         tls: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None = None,
         auth: Sequence[str] = ("basic", "ntlm"),
+        admit: Admit | None = None,
     ) -> None:
         _require_loopback(host)
         methods = tuple(method.lower() for method in auth)
@@ -160,6 +178,7 @@ class TwinServer:
         self._requested_port = port
         self._tls = tls
         self._methods = methods
+        self._admit = admit
         self._httpd: _TwinHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._user_file: NtlmUserFile | None = None
@@ -184,7 +203,10 @@ class TwinServer:
             return TwinStats(0, 0, 0)
         counters = self._httpd.settings.counters
         return TwinStats(
-            counters["requests"], counters["encrypted_requests"], counters["unauthorized"]
+            counters["requests"],
+            counters["encrypted_requests"],
+            counters["unauthorized"],
+            counters["refused"],
         )
 
     def start(self) -> TwinServer:
@@ -264,7 +286,9 @@ class TwinServer:
             channel_bindings=channel_bindings,
             machine=self._host,
         )
-        httpd = _TwinHTTPServer((self._host, self._requested_port), settings, ssl_context)
+        httpd = _TwinHTTPServer(
+            (self._host, self._requested_port), settings, ssl_context, self._admit
+        )
         endpoint = _endpoint(self._host, int(httpd.server_address[1]), tls=ssl_context is not None)
         settings.service = WinrsService(self._handler, endpoint=endpoint)
         return httpd

@@ -33,6 +33,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from osiris.model import Role
 
+from .access import GuardSave, WinrmAccess
 from .components import (
     ADGroupMember,
     ADUser,
@@ -138,6 +139,8 @@ class WindowsState:
     run_values: list[RunValue] = field(default_factory=list)
     scheduled_tasks: list[ScheduledTask] = field(default_factory=list)
     file_signatures: list[FileSignature] = field(default_factory=list)
+    winrm: WinrmAccess = field(default_factory=WinrmAccess)
+    osiris_guards: list[GuardSave] = field(default_factory=list)  # see access.py, guard.py
 
     def __post_init__(self) -> None:
         if self.role not in TWIN_ROLES:
@@ -168,6 +171,9 @@ class WindowsState:
 
     def accounts_with_rid(self, rid: int) -> list[UserAccount]:
         return [a for a in self.user_accounts if a.LocalAccount and a.SID.endswith(f"-{rid}")]
+
+    def guard(self, name: str) -> GuardSave | None:
+        return next((g for g in self.osiris_guards if g.Name == name), None)
 
     def event_log(self, name: str) -> EventLogConfig | None:
         return next((log for log in self.event_logs if log.LogName == name), None)

@@ -276,6 +276,10 @@ def test_a_runbook_that_does_not_fix_leaves_the_incident_failed(
     assert (action["outcome"], action["post_status"]) == ("failed", "fail")
     db = sqlite3.connect(tmp_path / "home" / "osiris.db")
     assert db.execute("SELECT state, attempts FROM incidents").fetchall() == [("failed", 1)]
+    # the flywheel learnt a failure of this pattern, not a success
+    assert db.execute(
+        "SELECT runbook_id, occurrences, l1_successes, l1_failures FROM patterns"
+    ).fetchall() == [("linux_test_noop", 1, 0, 1)]
     assert result.returncode == 1
 
 

@@ -147,6 +147,7 @@ def test_a_checkpoint_signs_the_whole_log(site) -> None:
 
 WRITER = """
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from osiris.evidence.keys import SiteSigner, load_signing_key
@@ -159,6 +160,10 @@ home, tag, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 db = open_database(home / "osiris.db")
 signer = SiteSigner("clinic-a", load_signing_key(home / "keys" / "site.key"))
 run_id = start_run(db, engine="direct", inventory=(), host_count=n, check_count=3)
+if not (home / "go").exists():  # start together, so that the writers really overlap
+    print("ready", flush=True)
+    while not (home / "go").exists():
+        time.sleep(0.01)
 for i in range(n):
     record(db, signer, run_id, f"{tag}-{i:04d}")
     print(i, flush=True)
@@ -181,6 +186,9 @@ def test_concurrent_writers_cannot_break_the_log(site) -> None:
     db, signer, db_path = site
     writers = [_writer(db_path.parent, f"w{i}", 100) for i in range(4)]
     for w in writers:
+        assert w.stdout is not None and w.stdout.readline().strip() == "ready"
+    (db_path.parent / "go").touch()
+    for w in writers:
         _, stderr = w.communicate(timeout=180)
         assert w.returncode == 0, stderr
     assert tree_size(db) == count(db, "envelopes") == count(db, "host_runs") == 400
@@ -195,6 +203,7 @@ def test_concurrent_writers_cannot_break_the_log(site) -> None:
 
 def test_a_writer_killed_mid_run_leaves_whole_hosts_with_their_evidence(site) -> None:
     db, signer, db_path = site
+    (db_path.parent / "go").touch()
     writer = _writer(db_path.parent, "k", 100_000)
     assert writer.stdout is not None
     deadline = time.monotonic() + 60

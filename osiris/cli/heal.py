@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,7 +17,7 @@ from osiris.config import resolve_home
 from osiris.heal.l2 import planner_for
 from osiris.heal.plan import Plan, StepKind
 from osiris.heal.rules import load_rules, rule_files
-from osiris.heal.runbooks import load_runbooks
+from osiris.heal.runbooks import default_playbooks_dir, load_runbooks
 from osiris.heal.session import HealInputs, HealReport, describe, heal
 from osiris.heal.store import history as action_history
 from osiris.scan.plan import ScanRequest, plan_scan
@@ -62,7 +60,7 @@ def heal_command(
     )
     scan_plan = plan_scan(request)
     catalog = load_catalog()
-    runbooks = load_runbooks(catalog, _playbooks_dir())
+    runbooks = load_runbooks(catalog, default_playbooks_dir())
     site = open_site(request.home, auto_init=True)
     rules = load_rules(rule_files(default_catalog_dir(), site.home), catalog, runbooks)
     inputs = HealInputs(
@@ -94,11 +92,6 @@ def heal_command(
     else:
         _print(report, dry_run)
     raise typer.Exit(_exit_code(report, dry_run))
-
-
-def _playbooks_dir() -> Path | None:
-    override = os.environ.get("OSIRIS_PLAYBOOKS")
-    return Path(override) if override else None
 
 
 def _confirm(plan: Plan, yes: bool, as_json: bool) -> bool:

@@ -13,11 +13,10 @@ from rich.text import Text
 
 from osiris.catalog import default_catalog_dir, load_catalog
 from osiris.cli.common import HomeOption, JsonOption, console
-from osiris.cli.heal import _playbooks_dir
 from osiris.config import FlywheelConfig
 from osiris.heal import promotion
 from osiris.heal.flywheel import PatternStats, candidates, find_pattern, list_patterns
-from osiris.heal.runbooks import load_runbooks
+from osiris.heal.runbooks import default_playbooks_dir, load_runbooks
 from osiris.site import open_site
 
 app = typer.Typer(
@@ -68,7 +67,7 @@ def promote_command(
         site.home,
         signature,
         catalog=catalog,
-        runbooks=load_runbooks(catalog, _playbooks_dir()),
+        runbooks=load_runbooks(catalog, default_playbooks_dir()),
         builtin_dir=default_catalog_dir(),
         config=site.config.flywheel,
         now=_now(),

@@ -26,6 +26,7 @@ it fixes, HIPAA citations, its rollback) is validated at load (DESIGN.md contrac
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -153,6 +154,12 @@ def load_runbook(path: Path, catalog: Catalog) -> Runbook:
     if script is not None and not (script.parent / WINDOWS_LIB).is_file():
         raise InputError(f"the shared PowerShell {WINDOWS_LIB} is missing", file=path)
     return Runbook(spec, path, script)
+
+
+def default_playbooks_dir() -> Path:
+    """``$OSIRIS_PLAYBOOKS``, else ``playbooks/`` beside the package (as the catalog's)."""
+    override = os.environ.get("OSIRIS_PLAYBOOKS")
+    return Path(override) if override else shipped_dir("playbooks")
 
 
 def load_runbooks(catalog: Catalog, directory: Path | None = None) -> RunbookRegistry:

@@ -1,6 +1,6 @@
 """`python -m tests.lab up|status|down`: the lab by hand.
 
-python -m tests.lab up --hosts 3 --light 5 --windows 3 --drift clean
+python -m tests.lab up --hosts 3 --light 5 --vms 1 --windows 3 --drift clean
 python -m tests.lab status
 python -m tests.lab down
 """
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="start a fresh lab (an earlier one is torn down)")
     up.add_argument("--hosts", type=int, default=3, help="systemd hosts (default 3)")
     up.add_argument("--light", type=int, default=0, help="light sshd-only hosts (max 50)")
+    up.add_argument("--vms", type=int, default=0, help="qemu VM hosts, root on LUKS")
     up.add_argument("--windows", type=int, default=0, help="WinRM twins")
     up.add_argument("--drift", default="clean", choices=sorted(PROFILES), help="drift profile")
     commands.add_parser("status", help="what is running (JSON)")
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "up":
         if not 0 <= args.light <= 50:
             parser.error("--light must be between 0 and 50")
-        state = lab.up(args.hosts, args.light, args.windows, args.drift)
+        state = lab.up(args.hosts, args.light, args.windows, args.drift, vms=args.vms)
         for host in state.hosts:
             print(f"{host.name:10} {host.kind:8} {host.address}")
         for twin in state.twins:

@@ -19,7 +19,7 @@ from tests.lab import network
 from tests.lab.paths import HOSTS_DIR, LAB_DIR, TWINS_DIR
 
 # programs the lab starts; a process is ours only if it is one of these *and* names LAB_DIR
-_OURS = ("systemd-nspawn", "unshare", "sh", "python", "sshd", "chroot", "ip")
+_OURS = ("systemd-nspawn", "unshare", "sh", "python", "sshd", "chroot", "ip", "qemu-system")
 
 
 def lab_processes() -> list[int]:
@@ -38,7 +38,23 @@ def lab_processes() -> list[int]:
         program = os.path.basename(argv[0]).decode(errors="replace")
         if program.startswith(_OURS) and any(marker in arg for arg in argv):
             found.add(int(entry.name))
+    found.update(in_process_groups(found))  # a VM's time server shares qemu's group
     return sorted(p for p in found if _alive(p))
+
+
+def in_process_groups(leaders: set[int]) -> set[int]:
+    """Live processes whose process group is led by one of ``leaders``."""
+    members = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            group = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2])
+        except (OSError, IndexError, ValueError):
+            continue
+        if group in leaders and _alive(int(entry.name)):
+            members.add(int(entry.name))
+    return members
 
 
 def _alive(pid: int) -> bool:

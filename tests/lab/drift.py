@@ -8,7 +8,8 @@ attacker) would; a *profile* is an ordered list of drifts. Profiles:
   sshd_config 0600; nftables with an input policy of drop (SSH allowed); pam_pwquality
   minlen 14; pam_faillock (deny 5, unlock after 900 s); usb-storage blocked; unattended
   upgrades on; TMOUT 900; 13 weekly log rotations; hardened network sysctls; clamd
-  running; a fresh restic backup; an AIDE baseline, scheduled; fresh apt lists.
+  running; a fresh restic backup; an AIDE baseline, scheduled; fresh apt lists; audit
+  rules for identity, sudoers and logins; the clock synchronised (on a VM host).
 - ``drifted``: clean, then several checks broken at once: root may log in with a
   password, the firewall is flushed, /etc/shadow is world-readable, password length 8,
   no lockout, no automatic updates, USB storage allowed, a second UID 0 account.
@@ -298,8 +299,55 @@ DRIFTS.update(
     }
 )
 
-# Checks of what a container does not own (disks, clock, kernel audit): on lab hosts they
-# are ``na`` whatever the drift.
+_AUDIT_RULES = """cat > /etc/audit/rules.d/50-lab.rules <<'RULES'
+-w /etc/passwd -p wa -k identity
+-w /etc/shadow -p wa -k identity
+-w /etc/group -p wa -k identity
+-w /etc/sudoers -p wa -k privilege
+-w /etc/sudoers.d -p wa -k privilege
+-w /var/log/lastlog -p wa -k logins
+-w /var/run/faillock -p wa -k logins
+RULES
+if systemctl -q is-active auditd; then augenrules --load >/dev/null; fi"""
+# Setting the clock by hand marks it unsynchronised (the kernel sets STA_UNSYNC), as
+# after a reboot without a time source.
+_CLOCK_SET_BY_HAND = 'date -s "@$(date +%s.%N)" >/dev/null'
+
+# Drifts of what only a VM host owns (tests/lab/vm.py): kernel audit, the clock, disks.
+# On a container the audit rules are written but not loaded, and the clock is not waited
+# for: the checks say na there.
+DRIFTS.update(
+    {
+        "audit_rules_on": _AUDIT_RULES,
+        "audit_rules_missing": "rm -f /etc/audit/rules.d/50-lab.rules && auditctl -D >/dev/null",
+        # auditd refuses `systemctl stop` (RefuseManualStop): kill it, as an intruder would
+        "auditd_stopped": (
+            "pkill -x auditd; while systemctl -q is-active auditd; do sleep 0.1; done"
+        ),
+        "time_synced": (
+            "if systemctl -q is-active chrony; then chronyc -n waitsync 120 0.1 0 0.5 >/dev/null;"
+            " fi"
+        ),
+        "time_unsynced": f"systemctl stop chrony && {_CLOCK_SET_BY_HAND}",
+        # the time server's port is wrong: chrony runs and never synchronises
+        "time_source_lost": (
+            "sed -i 's/ iburst/ port 9 iburst/' /etc/chrony/sources.d/lab.sources"
+            f" && systemctl restart chrony && {_CLOCK_SET_BY_HAND}"
+        ),
+        # a LUKS data volume, opened: encrypted data beside a plain root file system
+        "crypt_data_volume": (
+            "modprobe dm_crypt && head -c 32 /dev/urandom > /root/vault.key"
+            " && chmod 600 /root/vault.key"
+            " && truncate -s 32M /srv/vault.img"
+            " && cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2"
+            " --pbkdf-force-iterations 1000 --key-file /root/vault.key /srv/vault.img"
+            " && cryptsetup open --key-file /root/vault.key /srv/vault.img vault"
+        ),
+    }
+)
+
+# Checks of what a container does not own (disks, clock, kernel audit): on container
+# hosts they are ``na`` whatever the drift; VM hosts show their other statuses.
 CONTAINER_BOUND_CHECKS = frozenset({"lnx_luks", "lnx_time_sync", "lnx_auditd"})
 
 PROFILES: dict[str, tuple[str, ...]] = {
@@ -319,6 +367,8 @@ PROFILES: dict[str, tuple[str, ...]] = {
         "backup_recent",
         "aide_on",
         "apt_lists_fresh",
+        "audit_rules_on",
+        "time_synced",
     ),
 }
 PROFILES["drifted"] = (

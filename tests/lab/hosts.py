@@ -20,13 +20,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from tests.lab import network
+from tests.lab import cleanup, network
 from tests.lab.paths import CLIENT_KEY, HOSTS_DIR, KNOWN_HOSTS_FILE, lab_address
 
 
 class Kind(StrEnum):
     SYSTEMD = "systemd"  # systemd as PID 1, sshd as a unit: a real Debian server
     LIGHT = "light"  # sshd alone in a chroot: cheap, for scale
+    VM = "vm"  # Debian under qemu, root on LUKS: own kernel, disks and clock (tests/lab/vm.py)
+    VM_PLAIN = "vm-plain"  # the same VM, installed without disk encryption
+
+    @property
+    def is_vm(self) -> bool:
+        return self in (Kind.VM, Kind.VM_PLAIN)
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,7 @@ def wait_ready(host: LabHost, deadline: float, log: Path | None = None) -> str:
     A boot that takes long (a unit waiting on a job timeout) is written to ``log`` with
     systemd's job list, so a slow lab can be diagnosed afterwards.
     """
-    command = "systemctl is-system-running" if host.kind is Kind.SYSTEMD else "true"
+    command = "true" if host.kind is Kind.LIGHT else "systemctl is-system-running"
     started, reported, last = time.monotonic(), False, ""
     while time.monotonic() < deadline:
         result = subprocess.run(
@@ -200,13 +206,20 @@ def wait_ready(host: LabHost, deadline: float, log: Path | None = None) -> str:
 
 
 def destroy(host: LabHost) -> None:
-    """Kill one host and remove its namespace, veth and directory."""
-    for pid in {*network.pids_in(host.namespace), host.pid}:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    """Kill one host and remove its namespace, veth (or tap) and directory."""
+    # every host process leads its own process group (a VM's time server is in qemu's)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(host.pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while network.pids_in(host.namespace) and time.monotonic() < deadline:
+    while cleanup.in_process_groups({host.pid}) and time.monotonic() < deadline:
         time.sleep(0.05)
-    network.delete(host.namespace)
+    if host.namespace:
+        for pid in network.pids_in(host.namespace):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while network.pids_in(host.namespace) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        network.delete(host.namespace)
     network.ip("link", "delete", network.veth_name(host.slot), check=False)
     shutil.rmtree(HOSTS_DIR / host.name, ignore_errors=True)

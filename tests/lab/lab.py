@@ -22,9 +22,10 @@ from typing import Any
 
 import yaml
 
-from tests.lab import cleanup, drift, network, twins
+from tests.lab import cleanup, drift, network, twins, vm
 from tests.lab.base import ensure_base
-from tests.lab.hosts import Kind, LabHost, boot, destroy, wait_ready
+from tests.lab.hosts import Kind, LabHost, destroy, wait_ready
+from tests.lab.hosts import boot as boot_container
 from tests.lab.paths import (
     CLIENT_KEY,
     INVENTORY_FILE,
@@ -35,6 +36,13 @@ from tests.lab.paths import (
 )
 
 READY_TIMEOUT = 120.0
+
+
+def boot(name: str, kind: Kind, slot: int, base: Path, log: Path) -> LabHost:
+    """Start a host of any kind in the background."""
+    if kind.is_vm:
+        return vm.boot(name, kind, slot, base, log)
+    return boot_container(name, kind, slot, base, log)
 
 
 @dataclass
@@ -85,7 +93,9 @@ def require_root() -> None:
         raise PermissionError("the lab needs root (namespaces, overlay mounts, systemd-nspawn)")
 
 
-def up(hosts: int = 3, light: int = 0, windows: int = 0, profile: str = "clean") -> LabState:
+def up(
+    hosts: int = 3, light: int = 0, windows: int = 0, profile: str = "clean", vms: int = 0
+) -> LabState:
     """Start a fresh lab. Any earlier lab is torn down first."""
     require_root()
     with locked():
@@ -103,6 +113,7 @@ def up(hosts: int = 3, light: int = 0, windows: int = 0, profile: str = "clean")
             out.write(f"--- up at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         plan = [(f"sys{i}", Kind.SYSTEMD) for i in range(1, hosts + 1)]
         plan += [(f"light{i}", Kind.LIGHT) for i in range(1, light + 1)]
+        plan += [(f"vm{i}", Kind.VM) for i in range(1, vms + 1)]
         try:
             state.hosts = [boot(n, k, slot, base, log) for slot, (n, k) in enumerate(plan, 1)]
             state.save()  # so a crash from here on is still cleaned by pid

@@ -35,6 +35,15 @@ def create_veth(slot: int) -> str:
     return peer
 
 
+def create_tap(slot: int) -> str:
+    """A VM host's tap device (named like a veth), addressed and up, for qemu to open."""
+    tap = veth_name(slot)
+    ip("tuntap", "add", "dev", tap, "mode", "tap")
+    ip("addr", "add", f"{host_side_address(slot)}/30", "dev", tap)
+    ip("link", "set", tap, "up")
+    return tap
+
+
 def configure_inside(ns: str, slot: int) -> None:
     """Name the lab end eth0 inside the namespace, address it, bring it and lo up."""
     ip("-n", ns, "link", "set", peer_name(slot), "name", "eth0")

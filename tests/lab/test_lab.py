@@ -16,9 +16,9 @@ import winrm
 import yaml
 from winrm.exceptions import InvalidCredentialsError
 
-from tests.lab import drift, network, twins
+from tests.lab import cleanup, drift, network, twins
 from tests.lab import lab as lab_control
-from tests.lab.hosts import LabHost, ssh_argv
+from tests.lab.hosts import Kind, LabHost, ssh_argv
 from tests.lab.lab import LabState
 from tests.lab.paths import CACHE_DIR, INVENTORY_FILE, KNOWN_HOSTS_FILE, SUBNET
 
@@ -80,14 +80,32 @@ def test_every_lab_address_is_loopback_or_the_labs_own(lab: LabState) -> None:
     assert "port 22: Invalid argument" in unreachable.stderr
 
 
-def test_a_removed_host_leaves_nothing(lab: LabState) -> None:
-    host = lab_control.add_host("gone", profile="base")
+@pytest.mark.parametrize("kind", [Kind.SYSTEMD, Kind.VM])
+def test_a_removed_host_leaves_nothing(lab: LabState, kind: Kind) -> None:
+    host = lab_control.add_host("gone", kind, profile="base")
     assert ssh(host, "true").returncode == 0
     lab_control.remove_host("gone")
-    assert host.namespace not in network.lab_namespaces()
+    if host.namespace:
+        assert host.namespace not in network.lab_namespaces()
     assert network.veth_name(host.slot) not in network.lab_veths()
     assert not _processes_naming(f"/hosts/{host.name}/")
+    assert not cleanup.in_process_groups({host.pid})  # a VM's chronyd names no path
     assert not _mounts_naming(f"/hosts/{host.name}/")
+
+
+def test_a_vm_host_owns_its_kernel_disk_clock_and_audit(lab: LabState) -> None:
+    """What the container hosts cannot show, seen on the VM itself (not through osiris)."""
+    host = lab_control.add_host("vmown", Kind.VM, profile="clean")
+    try:
+        result = ssh(
+            host,
+            "systemd-detect-virt; lsblk -rno TYPE,MOUNTPOINT | grep ' /$';"
+            " timedatectl show -p NTPSynchronized --value; chronyc -n sources | grep -c '^\\^\\*';"
+            " auditctl -s | grep -c '^enabled 1'; auditctl -l | grep -c /etc/shadow",
+        )
+    finally:
+        lab_control.remove_host("vmown")
+    assert result.stdout.split() == ["qemu", "crypt", "/", "yes", "1", "1", "1"], result.stderr
 
 
 def test_twins_reject_bad_credentials_and_answer_a_probe(lab: LabState, lab_env: dict) -> None:
@@ -149,7 +167,8 @@ def test_up_killed_midway_then_up_again_then_down_leaves_nothing(lab: LabState, 
         "OSIRIS_LAB_SUBNET": "10.252",
         "OSIRIS_LAB_CACHE": str(CACHE_DIR),
     }
-    up = [sys.executable, "-m", "tests.lab", "up", "--hosts", "2", "--light", "2", "--windows", "1"]
+    up = [sys.executable, "-m", "tests.lab", "up", "--hosts", "2", "--light", "2", "--vms", "1"]
+    up += ["--windows", "1"]
     first = subprocess.Popen(
         up,
         env=env,
@@ -176,7 +195,7 @@ def test_up_killed_midway_then_up_again_then_down_leaves_nothing(lab: LabState, 
             check=True,
         ).stdout
     )
-    assert status["up"] and len(status["hosts"]) == 4 and len(status["twins"]) == 1
+    assert status["up"] and len(status["hosts"]) == 5 and len(status["twins"]) == 1
     assert all(h["alive"] for h in status["hosts"] + status["twins"])
     down = subprocess.run(
         [sys.executable, "-m", "tests.lab", "down"],

@@ -35,11 +35,13 @@ CASES: dict[str, list[Case]] = {
         ("pass", ()),
         ("fail", ("ssh_root_password",)),
         ("warning", ("ssh_max_tries_10",)),
+        ("na", ("ssh_by_dropbear",)),
     ],
     "lnx_ssh_crypto": [
         ("pass", ()),
         ("fail", ("ssh_crypto_cbc",)),
         ("warning", ("ssh_crypto_default",)),
+        ("na", ("ssh_by_dropbear",)),
     ],
     "lnx_firewall": [("pass", ()), ("fail", ("firewall_off",)), ("warning", ("firewall_accept",))],
     "lnx_file_permissions": [
@@ -91,6 +93,7 @@ CASES: dict[str, list[Case]] = {
         ("fail", ("tls_legacy",)),
         ("pass", ()),
         ("na", ("openssl_removed",)),
+        ("warning", ("openssl_1_1", "tls_no_min_protocol")),
     ],
     "lnx_suid_files": [("pass", ()), ("fail", ("suid_rogue",))],
     "lnx_kernel_network": [
@@ -164,9 +167,6 @@ VM_CASES: dict[str, list[VmCase]] = {
 NOT_DRIVEN_TO_FAIL = {"lnx_disk_space", "lnx_admin_accounts"}
 # Declared statuses the rounds do not reach, and why.
 NOT_IN_ROUNDS = {
-    ("lnx_tls_policy", "warning"): "OpenSSL 3 never gives it (only 1.1 without MinProtocol)",
-    ("lnx_ssh_crypto", "na"): "sshd must run for the lab to reach the host",
-    ("lnx_ssh_hardening", "na"): "sshd must run for the lab to reach the host",
     ("lnx_failed_units", "na"): "shown by test_on_a_host_that_is_no_container",
 }
 CONTAINER_BOUND = drift.CONTAINER_BOUND_CHECKS

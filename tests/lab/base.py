@@ -32,6 +32,7 @@ PACKAGES = (
     "cron",
     "cryptsetup-bin",
     "dbus",
+    "dropbear-bin",
     "kmod",
     "libpam-pwquality",
     "logrotate",
@@ -63,6 +64,17 @@ cd /srv/lab-security
 apt-ftparchive packages . > Packages
 printf 'Origin: Debian\\nLabel: Debian-Security\\nSuite: bookworm-security\\nCodename: bookworm-security\\n' > Release"""
 
+# OpenSSL 1.1 from Debian 11, kept as .debs for a drift that puts a host back on it (the
+# TLS policy check reads openssl.cnf differently there). Its lists stay out of the base's.
+_LEGACY_OPENSSL = """set -e
+lists=/tmp/bullseye-lists
+mkdir -p $lists/partial /srv/lab-legacy
+echo 'deb http://deb.debian.org/debian bullseye main' > /tmp/bullseye.list
+o="-o Dir::Etc::sourcelist=/tmp/bullseye.list -o Dir::Etc::sourceparts=- -o Dir::State::Lists=$lists"
+apt-get -q $o update
+cd /srv/lab-legacy && apt-get -q $o download openssl/bullseye libssl1.1/bullseye
+rm -rf $lists /tmp/bullseye.list"""
+
 # Applied once to the base after the packages (shell, run in the chroot).
 FINISH = (
     "rm -f /usr/sbin/policy-rc.d",
@@ -75,6 +87,7 @@ FINISH = (
     # a package with an update waiting in a local "bookworm-security" repository, so a
     # drift can make a security update pending without a network (tests/lab/drift.py)
     _LAB_PACKAGES,
+    _LEGACY_OPENSSL,
     "rm -f /etc/ssh/ssh_host_*",  # every host gets its own keys
     ": > /etc/machine-id",  # systemd makes a new one per boot
     "apt-get clean",

@@ -276,6 +276,22 @@ DRIFTS.update(
         # tools a check needs, taken away (the checks then say na, or fail where the
         # absence is the risk)
         "openssl_removed": "mv /usr/bin/openssl /usr/bin/openssl.lab-removed",
+        # back on OpenSSL 1.1 (Debian 11's packages and openssl.cnf: MinProtocol TLSv1.2)
+        "openssl_1_1": (
+            "dpkg -i --force-downgrade /srv/lab-legacy/*.deb >/dev/null 2>&1"
+            " && openssl version | grep -q '^OpenSSL 1.1'"
+        ),
+        # ... and the minimum taken out, as for a legacy device
+        "tls_no_min_protocol": "sed -i '/^MinProtocol/d' /etc/ssl/openssl.cnf",
+        # SSH served by Dropbear (as on many appliances), with the same host key: no sshd
+        "ssh_by_dropbear": (
+            "mkdir -p /etc/dropbear && dropbearconvert openssh dropbear"
+            " /etc/ssh/ssh_host_ed25519_key /etc/dropbear/lab_ed25519 2>/dev/null"
+            " && systemctl stop ssh.service"
+            " && mv /usr/sbin/sshd /usr/sbin/sshd.lab-removed"
+            " && systemd-run -q --unit lab-dropbear dropbear -F -s -p 22 -r /etc/dropbear/lab_ed25519"
+            " && until ss -Hltn 'sport = :22' | grep -q .; do sleep 0.05; done"
+        ),
         "apt_tools_removed": (
             "mv /usr/bin/apt-config /usr/bin/apt-config.lab-removed"
             " && mv /usr/bin/apt-get /usr/bin/apt-get.lab-removed"

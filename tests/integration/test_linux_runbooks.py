@@ -12,7 +12,8 @@ of its case (``CASES``) and then:
 4. a second real run changes nothing (idempotent);
 5. osiris can still open a new SSH connection to the host.
 
-A Linux runbook without a case fails ``test_every_linux_runbook_has_a_case``. The cases
+The runbooks for kernel audit and the clock run on a VM host (tests/lab/vm.py), which
+owns them. A Linux runbook without a case fails ``test_every_linux_runbook_has_a_case``. The cases
 run side by side, ``WORKERS`` at a time, each on its own host (``runbook_cases``).
 """
 
@@ -43,7 +44,7 @@ from osiris.transport import TransportOptions
 from tests.integration.test_scan_lab import scan, statuses, write_inventory
 from tests.lab import drift
 from tests.lab import lab as lab_control
-from tests.lab.hosts import LabHost, ssh_argv
+from tests.lab.hosts import Kind, LabHost, ssh_argv
 from tests.lab.lab import LabState
 from tests.lab.paths import KNOWN_HOSTS_FILE
 
@@ -66,7 +67,11 @@ CASES: dict[str, tuple[str, ...]] = {
     "linux_suid_remove": ("suid_rogue",),
     "linux_lock_inactive_accounts": ("account_idle_100", "account_idle_60"),
     "linux_privileged_accounts": ("uid0_extra", "empty_password"),
+    "linux_audit_rules": ("auditd_stopped", "audit_rules_missing"),
+    "linux_time_sync": ("time_unsynced",),
 }
+# Runbooks for what a container does not own (kernel audit, the clock) run on a VM host.
+ON_A_VM = {"linux_audit_rules", "linux_time_sync"}
 
 # What a runbook may change, listed in a stable order; check mode must leave it alone.
 STATE = r"""
@@ -151,7 +156,8 @@ def exercise(runbook: Runbook, lab_env: dict[str, str], directory: Path) -> None
     checks = ",".join(runbook.spec.fixes)
     osiris = osiris_cli(directory)
     name = f"rb{next(_names)}"
-    host = lab_control.add_host(name, profile="clean")
+    kind = Kind.VM if runbook.id in ON_A_VM else Kind.SYSTEMD
+    host = lab_control.add_host(name, kind, profile="clean")
     try:
         drift.apply(host, *CASES[runbook.id])
         inventory_file = write_inventory(directory, {host.name: host.address})

@@ -344,7 +344,7 @@ DRIFTS.update(
             "if systemctl -q is-active chrony; then chronyc -n waitsync 120 0.1 0 0.5 >/dev/null;"
             " fi"
         ),
-        "time_unsynced": f"systemctl stop chrony && {_CLOCK_SET_BY_HAND}",
+        "time_unsynced": f"systemctl disable -q --now chrony && {_CLOCK_SET_BY_HAND}",
         # the time server's port is wrong: chrony runs and never synchronises
         "time_source_lost": (
             "sed -i 's/ iburst/ port 9 iburst/' /etc/chrony/sources.d/lab.sources"

@@ -77,6 +77,13 @@ def record_outcome(db: sqlite_utils.Database, action_id: int, drift: Drift) -> O
     the fix). Returns the outcome counted, or None when the action has not finished or was
     counted already.
     """
+    with transaction(db):
+        return count_outcome(db, action_id, drift)
+
+
+def count_outcome(db: sqlite_utils.Database, action_id: int, drift: Drift) -> Outcome | None:
+    """:func:`record_outcome` inside the caller's transaction: the heal session counts an
+    action in the transaction that finishes it, so a crash cannot lose the count."""
     row = db.execute(
         "SELECT runbook_id, rule_id, tier, state, post_status, host, finished_at"
         " FROM heal_actions WHERE id = ?",
@@ -90,42 +97,41 @@ def record_outcome(db: sqlite_utils.Database, action_id: int, drift: Drift) -> O
     pattern = drift.with_runbook(runbook_id)
     outcome = outcome_of(state, post_status)
     fields = pattern.describe()
-    with transaction(db):
-        db.execute(
-            "INSERT INTO patterns (signature, signature_version, check_id, platform, status,"
-            " finding, facts, runbook_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?, ?) ON CONFLICT (signature) DO NOTHING",
-            [
-                pattern.signature,
-                fields["v"],
-                fields["check_id"],
-                fields["platform"],
-                fields["status"],
-                fields["finding"],
-                json.dumps(fields["facts"]),
-                runbook_id,
-                finished_at,
-                finished_at,
-            ],
-        )
-        inserted = db.execute(
-            "INSERT INTO pattern_outcomes (action_id, signature, tier, outcome, rule_id, host,"
-            " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (action_id) DO NOTHING",
-            [action_id, pattern.signature, tier, outcome.value, rule_id, host, finished_at],
-        ).rowcount
-        if inserted != 1:
-            return None  # this action was counted before
-        counter = _COUNTER.get((Tier(tier), outcome))
-        measured = (
-            f", {counter} = {counter} + 1, occurrences = occurrences + 1"
-            if counter
-            else ", unverified = unverified + 1"
-        )
-        db.execute(
-            f"UPDATE patterns SET last_seen = max(last_seen, ?),"
-            f" first_seen = min(first_seen, ?){measured} WHERE signature = ?",
-            [finished_at, finished_at, pattern.signature],
-        )
+    db.execute(
+        "INSERT INTO patterns (signature, signature_version, check_id, platform, status,"
+        " finding, facts, runbook_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?,"
+        " ?, ?, ?) ON CONFLICT (signature) DO NOTHING",
+        [
+            pattern.signature,
+            fields["v"],
+            fields["check_id"],
+            fields["platform"],
+            fields["status"],
+            fields["finding"],
+            json.dumps(fields["facts"]),
+            runbook_id,
+            finished_at,
+            finished_at,
+        ],
+    )
+    inserted = db.execute(
+        "INSERT INTO pattern_outcomes (action_id, signature, tier, outcome, rule_id, host,"
+        " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (action_id) DO NOTHING",
+        [action_id, pattern.signature, tier, outcome.value, rule_id, host, finished_at],
+    ).rowcount
+    if inserted != 1:
+        return None  # this action was counted before
+    counter = _COUNTER.get((Tier(tier), outcome))
+    measured = (
+        f", {counter} = {counter} + 1, occurrences = occurrences + 1"
+        if counter
+        else ", unverified = unverified + 1"
+    )
+    db.execute(
+        f"UPDATE patterns SET last_seen = max(last_seen, ?),"
+        f" first_seen = min(first_seen, ?){measured} WHERE signature = ?",
+        [finished_at, finished_at, pattern.signature],
+    )
     return outcome
 
 

@@ -39,6 +39,7 @@ from osiris.heal.runbooks import RunbookRegistry
 from osiris.heal.signature import Drift, drift_of
 from osiris.heal.store import (
     Action,
+    ActionSealer,
     Incident,
     finish_action,
     get_incident,
@@ -230,8 +231,16 @@ def _act(db: sqlite_utils.Database, step: Step, inputs: HealInputs) -> ActionRep
     result = checked.result
     state = "succeeded" if outcome.ok and passed(result) else "failed"
     seal = _seal(inputs, incident, outcome.output, checked.raw_output)
-    finish_action(db, action_id, state, result.status.value, detail, datetime.now(UTC), seal=seal)
-    _learn(db, action_id, incident, inputs)
+    finish_action(
+        db,
+        action_id,
+        state,
+        result.status.value,
+        detail,
+        datetime.now(UTC),
+        seal=seal,
+        learn=_learner(inputs, incident),
+    )
     set_state(
         db,
         incident.id,
@@ -291,8 +300,10 @@ def _end_lockout(
         note = f"lost the host after {runbook.id} ({lost}); still unreachable: a person must look"
     now = datetime.now(UTC)
     seal = _seal(inputs, step.incident, outcome.output, None)
-    finish_action(db, action_id, state, None, f"{note}\n{outcome.detail}", now, seal=seal)
-    _learn(db, action_id, step.incident, inputs)
+    detail = f"{note}\n{outcome.detail}"
+    finish_action(
+        db, action_id, state, None, detail, now, seal=seal, learn=_learner(inputs, step.incident)
+    )
     set_state(db, step.incident.id, "failed" if state == "rolled_back" else "escalated", note, now)
     return ActionReport(
         step.incident.id, host.name, step.incident.check_id, runbook.id, state, note
@@ -325,8 +336,8 @@ def _settle(
             "interrupted; host not in this inventory, not re-checked",
             now,
             seal=_seal(inputs, incident, None, None),
+            learn=_learner(inputs, incident),  # unverified: kept, counted in no rate
         )
-        _learn_settled(db, action, inputs)  # unverified: kept, counted in no rate
         return f"action {action.id} on {action.host}: interrupted, host not re-checked"
     check = inputs.catalog.get(action.check_id)
     checked = recheck(host, check, inputs.thresholds_for(check), inputs.settings)
@@ -339,8 +350,8 @@ def _settle(
         f"interrupted; on re-check the check is {result.status}",
         now,
         seal=_seal(inputs, incident, None, checked.raw_output),
+        learn=_learner(inputs, incident),
     )
-    _learn_settled(db, action, inputs)
     set_state(
         db,
         action.incident_id,
@@ -377,19 +388,13 @@ def _finding(inputs: HealInputs, incident: Incident) -> int:
     return -1 if drift is None else drift.finding
 
 
-def _learn(
-    db: sqlite_utils.Database, action_id: int, incident: Incident, inputs: HealInputs
-) -> None:
-    """Count the finished action for its pattern (the flywheel; measured outcomes only)."""
-    drift = _drift(inputs, incident)
-    if drift is not None:
-        flywheel.record_outcome(db, action_id, drift)
-
-
-def _learn_settled(db: sqlite_utils.Database, action: Action, inputs: HealInputs) -> None:
-    incident = get_incident(db, action.incident_id)
-    if incident is not None:
-        _learn(db, action.id, incident, inputs)
+def _learner(inputs: HealInputs, incident: Incident | None) -> ActionSealer | None:
+    """What counts a finished action for its pattern (the flywheel; measured outcomes
+    only), in the transaction that finishes it; None when there is no drift to count."""
+    drift = None if incident is None else _drift(inputs, incident)
+    if drift is None:
+        return None
+    return lambda db, action_id: flywheel.count_outcome(db, action_id, drift)
 
 
 def _escalate_action(

@@ -236,7 +236,8 @@ def journal_action(
 
 
 ActionSealer = Callable[[sqlite_utils.Database, int], object]
-"""Signs a finished action's row into the evidence log (osiris.heal.evidence.ActionSeal)."""
+"""Work on a finished action's row inside the transaction that finishes it: signing it
+into the evidence log (osiris.heal.evidence.ActionSeal), counting it for its pattern."""
 
 
 def finish_action(
@@ -248,10 +249,12 @@ def finish_action(
     now: datetime,
     *,
     seal: ActionSealer,
+    learn: ActionSealer | None = None,
 ) -> None:
     """Write the action's end. ``seal(db, action_id)`` runs in the same transaction,
-    after the update, and appends the action's signed bundle: the finished row and its
-    evidence are committed together or not at all."""
+    after the update, and appends the action's signed bundle; then ``learn(db,
+    action_id)``, the flywheel's count. The finished row, its evidence and its count are
+    committed together or not at all."""
     with transaction(db):
         db.execute(
             "UPDATE heal_actions SET state = ?, post_status = ?, detail = ?, finished_at = ?"
@@ -265,6 +268,8 @@ def finish_action(
             [state, iso(now), action_id],
         )
         seal(db, action_id)
+        if learn is not None:
+            learn(db, action_id)
 
 
 def mark_running(db: sqlite_utils.Database, action_id: int) -> None:

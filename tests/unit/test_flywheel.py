@@ -18,6 +18,7 @@ from osiris.heal.flywheel import (
     Outcome,
     PatternState,
     candidates,
+    count_outcome,
     find_pattern,
     list_patterns,
     outcome_of,
@@ -35,7 +36,7 @@ from osiris.heal.promotion import (
 from osiris.heal.rules import load_rules, rule_files
 from osiris.heal.runbooks import load_runbooks
 from osiris.heal.signature import drift_of
-from osiris.heal.store import Incident
+from osiris.heal.store import Incident, finish_action, journal_action, mark_running
 from osiris.model import Connection, Host, Role, Status
 from osiris.store import open_database
 from tests.unit.flywheel_history import BAD_L2, GOOD_L2, Done, act, open_incident, seed
@@ -145,6 +146,40 @@ def test_recording_an_action_again_counts_it_once(db) -> None:
     (pattern,) = list_patterns(db)
     assert (pattern.occurrences, pattern.l2_successes, pattern.unverified) == (1, 1, 0)
     assert db.execute("SELECT count(*) FROM pattern_outcomes").fetchone() == (1,)
+
+
+def test_an_action_is_counted_in_the_transaction_that_finishes_it(db) -> None:
+    """A crash right after the count (here: in it, after its writes) takes the finished
+    row with it: the action is still running and counted nowhere, so the next heal's
+    reconcile settles and counts it once. Then a clean finish commits row and count."""
+    incident = open_incident(db, SSH, Status.FAIL, ROOT_PASSWORD, T0)
+    drift = drift_of(SSH, incident.status, incident.facts, SSH.default_thresholds())
+    action_id = journal_action(db, incident, RUNBOOK, "linux_ssh_hardening", "l1", T0)
+    mark_running(db, action_id)
+
+    def count_then_crash(database, counted: int) -> None:
+        assert count_outcome(database, counted, drift) is Outcome.SUCCESS
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        finish_action(
+            db, action_id, "succeeded", "pass", "ok", T0, seal=noop, learn=count_then_crash
+        )
+    state = db.execute("SELECT state FROM heal_actions WHERE id = ?", [action_id]).fetchone()
+    assert state == ("running",)
+    assert db.execute("SELECT count(*) FROM pattern_outcomes").fetchone() == (0,)
+    assert list_patterns(db) == []
+
+    def count(database, counted: int) -> None:
+        count_outcome(database, counted, drift)
+
+    finish_action(db, action_id, "succeeded", "pass", "ok", T0, seal=noop, learn=count)
+    (pattern,) = list_patterns(db)
+    assert (pattern.occurrences, pattern.l1_successes) == (1, 1)
+
+
+def noop(_db, _action_id: int) -> None:
+    """A seal that signs nothing (the evidence of actions is tested elsewhere)."""
 
 
 def test_counted_outcomes_cannot_be_rewritten(db) -> None:

@@ -75,6 +75,15 @@ def _fields(row: ActionRow) -> dict[str, Any]:
     return fields
 
 
+def read_counted_pattern(conn: sqlite3.Connection, action_id: int) -> str | None:
+    """The pattern signature the flywheel counted the action under (``pattern_outcomes``,
+    written in the transaction that sealed it); None when it was not counted."""
+    row = conn.execute(
+        "SELECT signature FROM pattern_outcomes WHERE action_id = ?", [action_id]
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def action_entry(row: ActionRow, rules: Scrubber) -> dict[str, Any]:
     """The predicate's ``action`` exactly as signed with the PHI ``rules`` the predicate
     names, from a stored row."""

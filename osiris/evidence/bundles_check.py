@@ -201,10 +201,16 @@ def check_results_match(
 
 
 def check_action_match(
-    result: PropertyResult, env: StoredEnvelope, payload: Payload, row: ActionRow | None
+    result: PropertyResult,
+    env: StoredEnvelope,
+    payload: Payload,
+    row: ActionRow | None,
+    counted: str | None,
 ) -> None:
     """The ``heal_actions`` row of a heal bundle is the action the statement signed
-    (``row``: that row as stored, None when there is none)."""
+    (``row``: that row as stored, None when there is none), and the flywheel counted it
+    under the pattern the statement signed (``counted``: that signature, None when not
+    counted): a learned rule's record is made only of signed outcomes."""
     if env.kind != "heal":
         return
     result.checked += 1
@@ -221,3 +227,10 @@ def check_action_match(
     signed = predicate.get("action")
     if action_entry(row, rules) != signed:
         result.fail(subject, entry_difference(row, signed, rules))
+    pattern = predicate.get("pattern")
+    if counted != pattern:
+        result.fail(subject, f"signed for pattern {_short(pattern)}, counted for {_short(counted)}")
+
+
+def _short(signature: object) -> str:
+    return signature[:12] if isinstance(signature, str) else "none"

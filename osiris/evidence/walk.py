@@ -26,7 +26,7 @@ from typing import Any
 import sqlite_utils
 from nacl.signing import VerifyKey
 
-from osiris.evidence.action import read_action
+from osiris.evidence.action import read_action, read_counted_pattern
 from osiris.evidence.bundles_check import (
     RunRecords,
     StoredEnvelope,
@@ -207,8 +207,12 @@ def check_range(
         rendered = run.rendered.get(env.host) if env.kind == "scan" else None
         payload = check_statement(statement, env, trust, read_payload(env.payload, rendered))
         if payload is not None and env.kind == "heal":
-            action = None if env.action_id is None else read_action(db.conn, env.action_id)
-            check_action_match(actions, env, payload, action)
+            if env.action_id is None:
+                action, counted = None, None
+            else:
+                action = read_action(db.conn, env.action_id)
+                counted = read_counted_pattern(db.conn, env.action_id)
+            check_action_match(actions, env, payload, action, counted)
         elif payload is not None:
             check_results_match(results, env, payload, run)
     return found

@@ -25,6 +25,7 @@ from osiris.evidence.log import LogError, append_bundles
 from osiris.evidence.report import Property, VerifyReport
 from osiris.evidence.verify import Trust, verify_log
 from osiris.heal.evidence import ActionSeal
+from osiris.heal.flywheel import count_outcome
 from osiris.heal.signature import Drift
 from osiris.heal.store import (
     finish_action,
@@ -76,9 +77,19 @@ def running_action(db: sqlite_utils.Database, signer: SiteSigner) -> int:
 
 
 def finish(db: sqlite_utils.Database, signer: SiteSigner, action_id: int) -> None:
+    """Finish the action as the heal session does: sealed and counted together."""
     seal = ActionSeal(signer, DRIFT, RUNBOOK_OUTPUT, RECHECK_OUTPUT)
     detail = f"2 tasks, changed True (for {EMAIL})"
-    finish_action(db, action_id, "succeeded", "pass", detail, datetime.now(UTC), seal=seal)
+    finish_action(
+        db,
+        action_id,
+        "succeeded",
+        "pass",
+        detail,
+        datetime.now(UTC),
+        seal=seal,
+        learn=lambda database, counted: count_outcome(database, counted, DRIFT),
+    )
 
 
 def heal_envelopes(db: sqlite_utils.Database) -> list[tuple[Any, ...]]:
@@ -189,6 +200,34 @@ def test_an_edited_action_row_fails_verify_naming_the_action(
     assert found == (
         f"action {action_id} (envelope 2, host ws1): the heal_actions row differs from the"
         f" signed action ({fields})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "counted"),
+    [
+        ("UPDATE pattern_outcomes SET signature = 'f00dfeed0000aaaa'", "f00dfeed0000"),
+        ("DELETE FROM pattern_outcomes", "none"),
+    ],
+)
+def test_an_outcome_counted_for_another_pattern_fails_verify(
+    site: Site, edit: str, counted: str
+) -> None:
+    """The flywheel's counts are evidence too: an outcome moved to another pattern (to
+    promote a runbook that did not earn it) or taken away is found."""
+    db = site.database()
+    action_id = running_action(db, signer_of(site))
+    finish(db, signer_of(site), action_id)
+    assert verify(site).ok
+    signed = DRIFT.with_runbook("linux_test_fix").signature
+    triggers = ("pattern_outcomes_no_update", "pattern_outcomes_no_delete")
+    tamper(site, *(f"DROP TRIGGER {name}" for name in triggers), edit)
+    report = verify(site)
+    assert report.failed == [Property.ACTIONS_MATCH]
+    (found,) = failures(report, Property.ACTIONS_MATCH)
+    assert found == (
+        f"action {action_id} (envelope 2, host ws1): signed for pattern {signed[:12]},"
+        f" counted for {counted}"
     )
 
 

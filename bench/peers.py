@@ -1,6 +1,7 @@
 """osiris against Lynis on one lab host: time, and which osiris checks Lynis also tests.
 
-    sudo .venv/bin/python -m bench.peers
+    sudo .venv/bin/python -m bench.peers          # a systemd (container) host
+    sudo .venv/bin/python -m bench.peers --vm     # a qemu VM host: kernel, disks, clock
 
 Lynis is Debian's package, installed in the lab base. Both run against the same freshly
 booted host (clean profile): Lynis with `lynis audit system --cronjob` over SSH, osiris
@@ -11,6 +12,7 @@ not in this Lynis version (`lynis show tests`). Goal: osiris <= 1/10 of Lynis's 
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import time
@@ -62,8 +64,11 @@ def timed(run: object) -> float:
     return time.perf_counter() - started
 
 
-def main() -> int:
-    state = lab.up(hosts=1, light=0, windows=0, profile="clean")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.peers", description=__doc__)
+    parser.add_argument("--vm", action="store_true", help="run both on a qemu VM host")
+    vm = parser.parse_args(argv).vm
+    state = lab.up(hosts=0 if vm else 1, light=0, windows=0, profile="clean", vms=int(vm))
     host = state.hosts[0]
     (target,) = [h for h in load_inventory([INVENTORY_FILE]) if h.name == host.name]
     checks = load_catalog().for_platform(Platform.LINUX)
@@ -89,7 +94,7 @@ def main() -> int:
             ssh_argv(host, "lynis", "show", "tests"), capture_output=True, text=True
         ).stdout.split()
     )
-    print(f"one lab host, {len(checks)} osiris Linux checks")
+    print(f"one lab host ({host.kind}), {len(checks)} osiris Linux checks")
     print(f"lynis audit system: {t_lynis:6.2f} s")
     print(f"osiris scan:        {t_osiris:6.2f} s   (osiris / lynis = {t_osiris / t_lynis:.3f})")
     print(f"\n{'osiris check':26} Lynis tests")

@@ -215,7 +215,7 @@ def _run(argv: list[str], log: IO[str], env: dict[str, str] | None = None) -> No
         raise RuntimeError(f"lab VM image build failed: {argv[0]} (see {CACHE_DIR}/vm-build.log)")
 
 
-def _seed(directory: Path, name: str, slot: int) -> Path:
+def _seed(directory: Path, slot: int) -> Path:
     """The host's seed disk: files copied over the image's at boot."""
     files = directory / "seed/files"
     upper = directory / "up"  # prepare() wrote the host key and authorized_keys here
@@ -260,7 +260,7 @@ def boot(name: str, kind: Kind, slot: int, base: Path, log: Path) -> LabHost:
     """Start a VM host in the background; it is not ready until ``wait_ready``."""
     image = ensure_image(base)
     directory, host_key = prepare(name, base)
-    seed = _seed(directory, name, slot)
+    seed = _seed(directory, slot)
     disk = directory / "disk.qcow2"
     backing = image / ("root-luks.img" if kind is Kind.VM else "root.img")
     subprocess.run(

@@ -239,7 +239,7 @@ def _act(db: sqlite_utils.Database, step: Step, inputs: HealInputs) -> ActionRep
         detail,
         datetime.now(UTC),
         seal=seal,
-        learn=_learner(inputs, incident),
+        learn=_learner(seal),
     )
     set_state(
         db,
@@ -301,9 +301,7 @@ def _end_lockout(
     now = datetime.now(UTC)
     seal = _seal(inputs, step.incident, outcome.output, None)
     detail = f"{note}\n{outcome.detail}"
-    finish_action(
-        db, action_id, state, None, detail, now, seal=seal, learn=_learner(inputs, step.incident)
-    )
+    finish_action(db, action_id, state, None, detail, now, seal=seal, learn=_learner(seal))
     set_state(db, step.incident.id, "failed" if state == "rolled_back" else "escalated", note, now)
     return ActionReport(
         step.incident.id, host.name, step.incident.check_id, runbook.id, state, note
@@ -328,6 +326,7 @@ def _settle(
     host = hosts.get(action.host)
     incident = get_incident(db, action.incident_id)
     if host is None:
+        seal = _seal(inputs, incident, None, None)
         finish_action(
             db,
             action.id,
@@ -335,13 +334,14 @@ def _settle(
             None,
             "interrupted; host not in this inventory, not re-checked",
             now,
-            seal=_seal(inputs, incident, None, None),
-            learn=_learner(inputs, incident),  # unverified: kept, counted in no rate
+            seal=seal,
+            learn=_learner(seal),  # unverified: kept, counted in no rate
         )
         return f"action {action.id} on {action.host}: interrupted, host not re-checked"
     check = inputs.catalog.get(action.check_id)
     checked = recheck(host, check, inputs.thresholds_for(check), inputs.settings)
     result = checked.result
+    seal = _seal(inputs, incident, None, checked.raw_output)
     finish_action(
         db,
         action.id,
@@ -349,8 +349,8 @@ def _settle(
         result.status.value,
         f"interrupted; on re-check the check is {result.status}",
         now,
-        seal=_seal(inputs, incident, None, checked.raw_output),
-        learn=_learner(inputs, incident),
+        seal=seal,
+        learn=_learner(seal),
     )
     set_state(
         db,
@@ -388,10 +388,11 @@ def _finding(inputs: HealInputs, incident: Incident) -> int:
     return -1 if drift is None else drift.finding
 
 
-def _learner(inputs: HealInputs, incident: Incident | None) -> ActionSealer | None:
-    """What counts a finished action for its pattern (the flywheel; measured outcomes
-    only), in the transaction that finishes it; None when there is no drift to count."""
-    drift = None if incident is None else _drift(inputs, incident)
+def _learner(seal: ActionSeal) -> ActionSealer | None:
+    """What counts a finished action for the pattern its bundle signs (the flywheel;
+    measured outcomes only), in the transaction that finishes it; None when there is no
+    drift to count."""
+    drift = seal.drift
     if drift is None:
         return None
     return lambda db, action_id: flywheel.count_outcome(db, action_id, drift)

@@ -25,12 +25,12 @@ import yaml
 
 from osiris.catalog import load_catalog
 from osiris.model import Platform
-from tests.integration.test_linux_runbooks import osiris_cli
 from tests.integration.test_scan_lab import write_inventory
 from tests.lab import drift
 from tests.lab import lab as lab_control
 from tests.lab.hosts import Kind
 from tests.lab.lab import LabState
+from tests.osiris_cli import osiris_runner
 
 Case = tuple[str, tuple[str, ...]]
 
@@ -258,7 +258,7 @@ def vm_round(index: int, lab_env: dict[str, str], directory: Path) -> dict:
     host = lab_control.add_host(name, kind, profile="clean" if clean else "base")
     try:
         drift.apply(host, *dict.fromkeys(d for _, _, drifts in cases.values() for d in drifts))
-        osiris = osiris_cli(directory)
+        osiris = osiris_runner(directory)
         found = scan(osiris, host.name, host.address, lab_env, directory, *([] if clean else cases))
     finally:
         lab_control.remove_host(name)

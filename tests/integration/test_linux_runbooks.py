@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import os
 import shlex
 import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -47,6 +45,7 @@ from tests.lab import lab as lab_control
 from tests.lab.hosts import Kind, LabHost, ssh_argv
 from tests.lab.lab import LabState
 from tests.lab.paths import KNOWN_HOSTS_FILE
+from tests.osiris_cli import osiris_runner
 
 # runbook id -> the drifts (tests/lab/drift.py) that make every check it fixes fail
 CASES: dict[str, tuple[str, ...]] = {
@@ -130,31 +129,10 @@ def can_log_in(host: LabHost) -> bool:
     return result.returncode == 0
 
 
-def osiris_cli(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """The real `osiris` CLI in a subprocess with its own site home (as the `osiris`
-    fixture of tests/conftest.py, for cases that run outside the test's own thread)."""
-
-    def run(
-        *args: str, env: dict[str, str] | None = None, timeout: float = 120
-    ) -> subprocess.CompletedProcess[str]:
-        inherited = {k: v for k, v in os.environ.items() if k != "OSIRIS_CATALOG"}
-        full_env = {**inherited, "OSIRIS_HOME": str(home / "home"), **(env or {})}
-        return subprocess.run(
-            [sys.executable, "-m", "osiris", *args],
-            capture_output=True,
-            text=True,
-            env=full_env,
-            timeout=timeout,
-            cwd=home,
-        )
-
-    return run
-
-
 def exercise(runbook: Runbook, lab_env: dict[str, str], directory: Path) -> None:
     """The whole case of one runbook on its own fresh host (see the module docstring)."""
     checks = ",".join(runbook.spec.fixes)
-    osiris = osiris_cli(directory)
+    osiris = osiris_runner(directory)
     name = f"rb{next(_names)}"
     kind = Kind.VM if runbook.id in ON_A_VM else Kind.SYSTEMD
     host = lab_control.add_host(name, kind, profile="clean")

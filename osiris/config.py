@@ -57,7 +57,9 @@ class MaintenanceWindow(_Strict):
 
 
 class HealConfig(_Strict):
-    """Safety rails of `osiris heal` (defaults from the heal issue)."""
+    """Safety rails of `osiris heal` (defaults from the heal issue), and the values a
+    site gives its runbooks' settings (``runbook_vars``: runbook id -> variable -> value;
+    checked against the runbooks by osiris.heal.variables)."""
 
     breaker_actions: int = Field(default=5, ge=1, description="actions per host per window")
     breaker_window: str = "10m"
@@ -66,6 +68,7 @@ class HealConfig(_Strict):
     max_actions_per_run: int = Field(default=20, ge=1)
     maintenance_windows: tuple[MaintenanceWindow, ...] = ()  # none: any time
     guard_seconds: int = Field(default=60, ge=10, le=900, description="lockout guard timer")
+    runbook_vars: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class FlywheelConfig(_Strict):

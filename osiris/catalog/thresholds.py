@@ -28,7 +28,7 @@ def validate_overrides(
                     file=config_path,
                     field=f"{field}.{name}",
                 )
-            if not _same_kind(declared[name].default, value):
+            if not same_kind(declared[name].default, value):
                 raise InputError(
                     f"must be like the default {declared[name].default!r}, got {value!r}",
                     file=config_path,
@@ -36,7 +36,7 @@ def validate_overrides(
                 )
 
 
-def _same_kind(default: Any, value: Any) -> bool:
+def same_kind(default: Any, value: Any) -> bool:
     if isinstance(default, bool) or isinstance(value, bool):
         return isinstance(default, bool) and isinstance(value, bool)
     if isinstance(default, (int, float)):

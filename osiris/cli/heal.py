@@ -20,8 +20,9 @@ from osiris.heal.rules import load_rules, rule_files
 from osiris.heal.runbooks import default_playbooks_dir, load_runbooks
 from osiris.heal.session import HealInputs, HealReport, describe, heal
 from osiris.heal.store import history as action_history
+from osiris.heal.variables import resolve, validate_site_vars
 from osiris.scan.plan import ScanRequest, plan_scan
-from osiris.site import open_site
+from osiris.site import CONFIG_FILE, open_site
 
 
 def register(app: typer.Typer) -> None:
@@ -63,6 +64,8 @@ def heal_command(
     runbooks = load_runbooks(catalog, default_playbooks_dir())
     site = open_site(request.home, auto_init=True)
     rules = load_rules(rule_files(default_catalog_dir(), site.home), catalog, runbooks)
+    site_vars = site.config.heal.runbook_vars
+    validate_site_vars(runbooks, site_vars, site.home / CONFIG_FILE)
     inputs = HealInputs(
         hosts=scan_plan.hosts,
         catalog=catalog.select(ids=request.check_ids or None),
@@ -75,6 +78,7 @@ def heal_command(
         flywheel=site.config.flywheel,
         escalation=site.config.escalation,
         secrets_path=site.secrets_path,
+        runbook_vars=resolve(runbooks, catalog, scan_plan.thresholds_for, site_vars),
         # the full catalog: a live incident may be of a check this run did not select
         l2=planner_for(
             site.config.l2, site.secrets_path, catalog, runbooks, scan_plan.thresholds_for

@@ -12,7 +12,8 @@ Shape (``predicateType`` https://osiris.dev/heal-action/v1)::
                               "tier": "l1", "state": "succeeded", "pre_status": "fail",
                               "post_status": "pass", "detail": "...",
                               "started": "...", "finished": "..."},
-                   "pattern": "9f0c...", "clock": {...}, "osiris_version": "0.1.0"}}
+                   "pattern": "9f0c...", "runbook_vars": {"osiris_min_length": 16},
+                   "clock": {...}, "osiris_version": "0.1.0"}}
 
 ``action`` is the ``heal_actions`` row as it was finally written, read back inside the
 transaction that wrote it (so the statement cannot disagree with the row), made
@@ -20,15 +21,19 @@ JSON-safe, then PHI-scrubbed with the rest of the predicate at signing; the veri
 renders the stored row with :func:`action_entry`, scrubbed with the rules the predicate
 names, and compares. ``run`` is the scan whose drift the action answers.
 ``pattern`` is the one pattern signature (:mod:`osiris.heal.signature`; None when the
-check was not known). Subjects are the raw artifacts, PHI-scrubbed: the runbook's output
-(ansible-runner's stdout, or what the PowerShell printed) and the re-run check's probe
-output, each when there is one; an action that has neither (settled after a crash, its
-host gone) has its closing note as its only subject.
+check was not known). ``runbook_vars`` are the variables the runbook ran with beyond its
+playbook's own (osiris.heal.variables; null when not known: an action settled after a
+crash; absent from statements older than it). Subjects are the raw artifacts,
+PHI-scrubbed: the runbook's output (ansible-runner's stdout, or what the PowerShell
+printed) and the re-run check's probe output, each when there is one; an action that
+has neither (settled after a crash, its host gone) has its closing note as its only
+subject.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from osiris import __version__
@@ -107,6 +112,7 @@ def heal_predicate(
     row: ActionRow,
     pattern: str | None,
     clock: ClockInfo,
+    runbook_vars: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The (not yet scrubbed) predicate for one finished action."""
     return {
@@ -116,6 +122,7 @@ def heal_predicate(
         "host": {"name": row[2]},
         "action": _fields(row),
         "pattern": pattern,
+        "runbook_vars": None if runbook_vars is None else json_safe(dict(runbook_vars)),
         "clock": clock.as_dict(),
         "osiris_version": __version__,
     }

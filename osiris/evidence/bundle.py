@@ -108,11 +108,18 @@ def seal_action(
     pattern: str | None,
     artifacts: Sequence[Artifact],
     clock: ClockInfo,
+    runbook_vars: Mapping[str, Any] | None = None,
 ) -> Bundle:
     """The bundle for one finished heal action (``row``: its final ``heal_actions`` row;
-    ``run_id``: the scan whose drift it answers)."""
+    ``run_id``: the scan whose drift it answers; ``runbook_vars``: what the runbook ran
+    with, None when not known)."""
     predicate = heal_predicate(
-        site_id=signer.site_id, run_id=run_id, row=row, pattern=pattern, clock=clock
+        site_id=signer.site_id,
+        run_id=run_id,
+        row=row,
+        pattern=pattern,
+        clock=clock,
+        runbook_vars=runbook_vars,
     )
     return seal(
         signer,

@@ -11,7 +11,9 @@ that the row still says what was signed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlite_utils
 
@@ -28,13 +30,15 @@ from osiris.heal.signature import Drift
 class ActionSeal:
     """What an action's bundle holds beyond its row: the pattern it answers (None when
     its check is not in the catalog), the runbook's raw output (None: it did not run to
-    the end, or it was lost) and the re-run check's raw probe output (None: no
-    re-check). Raw outputs are PHI-scrubbed when sealed."""
+    the end, or it was lost), the re-run check's raw probe output (None: no re-check)
+    and the variables the runbook ran with (None: not known). Raw outputs are
+    PHI-scrubbed when sealed."""
 
     signer: SiteSigner
     drift: Drift | None
     runbook_output: str | None = field(default=None, repr=False)
     recheck_output: bytes | None = field(default=None, repr=False)
+    runbook_vars: Mapping[str, Any] | None = None
 
     def __call__(self, db: sqlite_utils.Database, action_id: int) -> None:
         """Sign the action's row as now written and append it to the evidence log; must
@@ -48,6 +52,7 @@ class ActionSeal:
             _run_of(db, action_id, row[1]),
             row,
             pattern=pattern,
+            runbook_vars=self.runbook_vars,
             artifacts=action_artifacts(self.runbook_output, self.recheck_output, row[10] or ""),
             clock=system_clock(),
         )

@@ -52,16 +52,22 @@ def run_runbook(
     *,
     check_mode: bool = False,
     guard: Guard | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> RunOutcome:
     """Run ``runbook`` on ``host``. ``guard``: the lockout guard of this action (a Windows
-    runbook arms it in its prelude; on Linux ``guard.arm`` has armed it already)."""
+    runbook arms it in its prelude; on Linux ``guard.arm`` has armed it already).
+    ``variables``: what a playbook runs with beyond its own (osiris.heal.variables)."""
     if runbook.spec.platform is Platform.WINDOWS:
         return _run_powershell(runbook, host, options, check_mode, guard)
-    return _run_playbook(runbook, host, options, check_mode)
+    return _run_playbook(runbook, host, options, check_mode, variables or {})
 
 
 def _run_playbook(
-    runbook: Runbook, host: Host, options: TransportOptions, check_mode: bool
+    runbook: Runbook,
+    host: Host,
+    options: TransportOptions,
+    check_mode: bool,
+    variables: Mapping[str, Any],
 ) -> RunOutcome:
     run = run_playbook(
         runbook.playbook,
@@ -70,6 +76,7 @@ def _run_playbook(
         timeout=runbook.spec.timeout,
         check=check_mode,
         diff=check_mode,
+        extravars=dict(variables),
     )
     results = run.for_host(host.name)
     failed = [r for r in results if r.outcome in (Outcome.FAILED, Outcome.UNREACHABLE)]

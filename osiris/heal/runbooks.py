@@ -3,19 +3,27 @@
 A runbook is an Ansible playbook whose first play carries its metadata in
 ``vars.osiris_runbook``::
 
-    - name: Harden sshd
+    - name: Enforce password quality
       hosts: all
       vars:
         osiris_runbook:
-          id: linux_sshd_harden
-          description: Root by key only, no empty passwords, MaxAuthTries 4
-          fixes: [lnx_ssh_hardening]
+          id: linux_password_policy
+          description: pam_pwquality in common-password with minlen=14
+          fixes: [lnx_password_policy]
           platform: linux
           disruptive: false
           timeout: 120
-          touches: [ssh]
-          hipaa: ["164.312(e)(1)"]
+          touches: [authentication, packages]
+          hipaa: ["164.308(a)(5)(ii)(D)"]
+          follows: {osiris_min_length: lnx_password_policy.min_length}
+        osiris_min_length: 14
       tasks: ...
+
+Two kinds of play variables reach a runbook from the site (osiris.heal.variables). One
+it ``follows`` takes the site's value of a check threshold, so a site that tightens a
+threshold gets a fix that meets it. One listed in ``settings`` is the site's to set in
+config.yaml (``heal.runbook_vars``), such as its time servers. The play's other
+variables are the runbook's own.
 
 Linux runbooks run through ansible-runner. A Windows runbook is ``<id>.ps1`` beside its
 playbook; osiris sends it over WinRM after the shared ``lib/osiris.ps1`` (see
@@ -28,7 +36,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -81,11 +89,18 @@ class RunbookSpec(BaseModel):
     touches: tuple[Touch, ...] = Field(min_length=1)
     hipaa: tuple[str, ...] = Field(min_length=1)
     rollback: str | None = Field(default=None, pattern=RUNBOOK_ID_PATTERN)
+    # playbook variable -> "check_id.threshold" whose site value it takes
+    follows: dict[str, str] = Field(default_factory=dict)
+    settings: tuple[str, ...] = ()  # playbook variables a site may set (heal.runbook_vars)
 
     @model_validator(mode="after")
     def _platform_prefix(self) -> RunbookSpec:
         if not self.id.startswith(f"{self.platform.value}_"):
             raise ValueError(f"a {self.platform} runbook id starts with '{self.platform}_'")
+        if (self.follows or self.settings) and self.platform is not Platform.LINUX:
+            raise ValueError("only Linux runbooks (playbooks) take variables")
+        if set(self.follows) & set(self.settings):
+            raise ValueError("a variable that follows a threshold is not a site setting")
         return self
 
 
@@ -94,6 +109,8 @@ class Runbook:
     spec: RunbookSpec
     playbook: Path
     script: Path | None  # Windows: the PowerShell osiris sends over WinRM
+    # the play's osiris_* variables with their defaults (what follows and settings name)
+    variables: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -148,12 +165,49 @@ def load_runbook(path: Path, catalog: Catalog) -> Runbook:
         if check.platform is not spec.platform:
             raise InputError(f"'{check_id}' is a {check.platform} check", **where)  # type: ignore[arg-type]
     load_registry().validate_references({"hipaa": spec.hipaa}, file=path, lines=lines, base=loc)
+    variables = {
+        name: value
+        for name, value in data[0]["vars"].items()
+        if name.startswith("osiris_") and name != "osiris_runbook"
+    }
+    for name, target in spec.follows.items():
+        problem = _follow_problem(name, target, variables, spec, catalog)
+        if problem:
+            line = lines.get((*loc, "follows", name))
+            raise InputError(problem, file=path, line=line, field=f"follows.{name}")
+    for index, name in enumerate(spec.settings):
+        if name not in variables:
+            raise InputError(
+                f"the play sets no variable '{name}'",
+                file=path,
+                line=lines.get((*loc, "settings", index)),
+                field=f"settings.{index}",
+            )
     script = path.with_suffix(".ps1") if spec.platform is Platform.WINDOWS else None
     if script is not None and not script.is_file():
         raise InputError(f"the runbook's PowerShell {script.name} is missing", file=path)
     if script is not None and not (script.parent / WINDOWS_LIB).is_file():
         raise InputError(f"the shared PowerShell {WINDOWS_LIB} is missing", file=path)
-    return Runbook(spec, path, script)
+    return Runbook(spec, path, script, variables)
+
+
+def _follow_problem(
+    name: str, target: str, variables: Mapping[str, Any], spec: RunbookSpec, catalog: Catalog
+) -> str | None:
+    """Why ``follows: {name: target}`` is wrong, or None."""
+    if name not in variables:
+        return f"the play sets no variable '{name}' (its osiris_* vars: {', '.join(variables)})"
+    check_id, _, threshold = target.partition(".")
+    if check_id not in spec.fixes:
+        return f"'{check_id}' is not a check this runbook fixes"
+    declared = catalog.checks[check_id].spec.thresholds
+    if threshold not in declared:
+        return f"'{check_id}' has no threshold '{threshold}' (it has: {', '.join(declared)})"
+    default = declared[threshold].default
+    if variables[name] != default:
+        # a site that sets nothing must get the same fix from osiris and from Ansible alone
+        return f"the play's default {variables[name]!r} is not the threshold's {default!r}"
+    return None
 
 
 def default_playbooks_dir() -> Path:

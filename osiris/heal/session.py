@@ -35,7 +35,7 @@ from osiris.heal.l2.planner import L2Planner
 from osiris.heal.plan import Plan, PlanContext, Step, StepKind, make_plan
 from osiris.heal.promotion import auto_demote
 from osiris.heal.rules import Rule
-from osiris.heal.runbooks import RunbookRegistry
+from osiris.heal.runbooks import Runbook, RunbookRegistry
 from osiris.heal.signature import Drift, drift_of
 from osiris.heal.store import (
     Action,
@@ -50,6 +50,7 @@ from osiris.heal.store import (
     sync_incidents,
     unfinished_actions,
 )
+from osiris.heal.variables import RunbookVars
 from osiris.model import Host
 from osiris.scan.interpret import ThresholdsFor
 from osiris.scan.runner import ScanSettings
@@ -71,6 +72,11 @@ class HealInputs:
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     l2: L2Planner | None = None  # None: L2 is off (no API key)
     secrets_path: Path | None = None  # service secrets of L3 notices (SMTP, webhooks)
+    runbook_vars: RunbookVars = field(default_factory=dict)  # osiris.heal.variables.resolve
+
+    def variables_of(self, runbook: Runbook) -> Mapping[str, Any]:
+        """What ``runbook`` runs with beyond its playbook's own values."""
+        return self.runbook_vars.get(runbook.id, {})
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,13 @@ def _record_decisions(db: sqlite_utils.Database, plan: Plan, now: datetime, dry_
 def _dry_run(step: Step, inputs: HealInputs) -> ActionReport:
     assert step.runbook is not None
     host = _host(inputs, step.incident.host)
-    outcome = run_runbook(step.runbook, host, inputs.settings.transport, check_mode=True)
+    outcome = run_runbook(
+        step.runbook,
+        host,
+        inputs.settings.transport,
+        check_mode=True,
+        variables=inputs.variables_of(step.runbook),
+    )
     return ActionReport(
         step.incident.id,
         host.name,
@@ -219,7 +231,8 @@ def _act(db: sqlite_utils.Database, step: Step, inputs: HealInputs) -> ActionRep
         # (Linux: armed now; Windows: armed by the runbook's prelude, in the same command)
         seconds = runbook.spec.timeout + inputs.config.guard_seconds
         armed = guard.arm(host, options, action_id, seconds)
-    outcome = run_runbook(runbook, host, options, guard=armed)
+    variables = inputs.variables_of(runbook)
+    outcome = run_runbook(runbook, host, options, guard=armed, variables=variables)
     detail = outcome.detail
     if runbook.risks_lockout:
         lockout = _lockout_check(db, action_id, step, host, inputs, armed, outcome)
@@ -230,7 +243,7 @@ def _act(db: sqlite_utils.Database, step: Step, inputs: HealInputs) -> ActionRep
     checked = recheck(host, check, inputs.thresholds_for(check), inputs.settings)
     result = checked.result
     state = "succeeded" if outcome.ok and passed(result) else "failed"
-    seal = _seal(inputs, incident, outcome.output, checked.raw_output)
+    seal = _seal(inputs, incident, outcome.output, checked.raw_output, variables)
     finish_action(
         db,
         action_id,
@@ -299,7 +312,7 @@ def _end_lockout(
     else:
         note = f"lost the host after {runbook.id} ({lost}); still unreachable: a person must look"
     now = datetime.now(UTC)
-    seal = _seal(inputs, step.incident, outcome.output, None)
+    seal = _seal(inputs, step.incident, outcome.output, None, inputs.variables_of(runbook))
     detail = f"{note}\n{outcome.detail}"
     finish_action(db, action_id, state, None, detail, now, seal=seal, learn=_learner(seal))
     set_state(db, step.incident.id, "failed" if state == "rolled_back" else "escalated", note, now)
@@ -376,11 +389,13 @@ def _seal(
     incident: Incident | None,
     runbook_output: str | None,
     recheck_output: bytes | None,
+    variables: Mapping[str, Any] | None = None,
 ) -> ActionSeal:
     """The evidence of an action on ``incident``: signed with the site key inside the
-    transaction that finishes it (osiris.heal.evidence)."""
+    transaction that finishes it (osiris.heal.evidence). ``variables``: what the runbook
+    ran with (None: not known, for an action settled after a crash)."""
     drift = None if incident is None else _drift(inputs, incident)
-    return ActionSeal(inputs.signer, drift, runbook_output, recheck_output)
+    return ActionSeal(inputs.signer, drift, runbook_output, recheck_output, variables)
 
 
 def _finding(inputs: HealInputs, incident: Incident) -> int:

@@ -6,6 +6,7 @@ copy of playbooks/ pointed to by OSIRIS_PLAYBOOKS; test rules in the site's rule
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import signal
@@ -79,6 +80,54 @@ def test_drifted_host_is_healed_and_verified(osiris, fresh_host, lab_env, tmp_pa
     assert_sealed(osiris, tmp_path / "home", ["succeeded"])
     # nothing of the lockout guard is left on the host
     assert on_host(fresh_host, "ls /var/lib/osiris-guard 2>/dev/null | wc -l").strip() == "0"
+
+
+def test_tightened_thresholds_are_what_the_runbooks_enforce(osiris, fresh_host, lab_env, tmp_path):
+    """The site asks for passwords of 16 and 180 days of logs: the clean host (14 and 98
+    days) now fails both, and the L1 fixes write 16 and 26 weekly rotations, not their
+    playbooks' own 14 and 13. Each heal's signed statement holds what it ran with."""
+    assert osiris("init").returncode == 0
+    home = tmp_path / "home"
+    config = yaml.safe_load((home / "config.yaml").read_text())
+    config["thresholds"] = {
+        "lnx_password_policy": {"min_length": 16},
+        "lnx_log_retention": {"min_days": 180},
+    }
+    (home / "config.yaml").write_text(yaml.safe_dump(config))
+    inventory = write_inventory(tmp_path, {fresh_host.name: fresh_host.address})
+    checks = "lnx_password_policy,lnx_log_retention"
+    result = osiris(
+        "heal",
+        "-i",
+        str(inventory),
+        "--checks",
+        checks,
+        "--yes",
+        "--json",
+        env=lab_env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    actions = {a["runbook_id"]: a for a in json.loads(result.stdout)["actions"]}
+    assert {r: a["outcome"] for r, a in actions.items()} == {
+        "linux_password_policy": "succeeded",
+        "linux_log_retention": "succeeded",
+    }
+    assert "minlen=16" in on_host(fresh_host, "grep pam_pwquality /etc/pam.d/common-password")
+    pwquality = on_host(fresh_host, "grep -h '^minlen' /etc/security/pwquality.conf")
+    assert pwquality.split() == ["minlen", "=", "16"]
+    rotate = on_host(fresh_host, "grep -E '^\\s*(rotate|weekly)' /etc/logrotate.d/rsyslog")
+    assert {" ".join(line.split()) for line in rotate.splitlines()} == {"weekly", "rotate 26"}
+    db = sqlite3.connect(home / "osiris.db")
+    signed = [
+        json.loads(base64.b64decode(json.loads(envelope)["payload"]))["predicate"]
+        for (envelope,) in db.execute("SELECT envelope FROM envelopes WHERE kind = 'heal'")
+    ]
+    assert {p["action"]["runbook"]: p["runbook_vars"] for p in signed} == {
+        "linux_password_policy": {"osiris_min_length": 16},
+        "linux_log_retention": {"osiris_min_days": 180},
+    }
+    assert_sealed(osiris, home, ["succeeded", "succeeded"])
 
 
 def test_dry_run_changes_nothing_and_shows_the_diff(osiris, fresh_host, lab_env, tmp_path):

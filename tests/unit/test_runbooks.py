@@ -130,11 +130,11 @@ BROKEN = {
 }
 
 
-def broken_copy(tmp_path: Path, old: str, new: str) -> tuple[Path, Path]:
-    """(directory for load_runbooks, the edited example inside it)."""
+def broken_copy(tmp_path: Path, old: str, new: str, playbook: str = EXAMPLE) -> tuple[Path, Path]:
+    """(directory for load_runbooks, the edited ``playbook`` inside it)."""
     directory = tmp_path / "playbooks"
     shutil.copytree(shipped_dir("playbooks"), directory)
-    example = directory / EXAMPLE
+    example = directory / playbook
     text = example.read_text()
     assert text.count(old) == 1, f"the example no longer holds {old!r}"
     example.write_text(text.replace(old, new))

@@ -58,7 +58,7 @@ def run_runbook(
     runbook arms it in its prelude; on Linux ``guard.arm`` has armed it already).
     ``variables``: what a playbook runs with beyond its own (osiris.heal.variables)."""
     if runbook.spec.platform is Platform.WINDOWS:
-        return _run_powershell(runbook, host, options, check_mode, guard)
+        return _run_powershell(runbook, host, options, check_mode, guard, variables or {})
     return _run_playbook(runbook, host, options, check_mode, variables or {})
 
 
@@ -103,9 +103,14 @@ def _diff_text(diff: Any) -> str:
 
 
 def _run_powershell(
-    runbook: Runbook, host: Host, options: TransportOptions, check_mode: bool, guard: Guard | None
+    runbook: Runbook,
+    host: Host,
+    options: TransportOptions,
+    check_mode: bool,
+    guard: Guard | None,
+    variables: Mapping[str, Any],
 ) -> RunOutcome:
-    script = runbook_script(runbook, check_mode=check_mode, guard=guard)
+    script = runbook_script(runbook, check_mode=check_mode, guard=guard, variables=variables)
     try:
         transport = connect(host, options)
         try:

@@ -23,7 +23,8 @@ Two kinds of play variables reach a runbook from the site (osiris.heal.variables
 it ``follows`` takes the site's value of a check threshold, so a site that tightens a
 threshold gets a fix that meets it. One listed in ``settings`` is the site's to set in
 config.yaml (``heal.runbook_vars``), such as its time servers. The play's other
-variables are the runbook's own.
+variables are the runbook's own. A Linux playbook gets them as extra vars; a Windows
+runbook's PowerShell as ``$osiris_...`` variables (osiris.heal.powershell).
 
 Linux runbooks run through ansible-runner. A Windows runbook is ``<id>.ps1`` beside its
 playbook; osiris sends it over WinRM after the shared ``lib/osiris.ps1`` (see
@@ -97,8 +98,6 @@ class RunbookSpec(BaseModel):
     def _platform_prefix(self) -> RunbookSpec:
         if not self.id.startswith(f"{self.platform.value}_"):
             raise ValueError(f"a {self.platform} runbook id starts with '{self.platform}_'")
-        if (self.follows or self.settings) and self.platform is not Platform.LINUX:
-            raise ValueError("only Linux runbooks (playbooks) take variables")
         if set(self.follows) & set(self.settings):
             raise ValueError("a variable that follows a threshold is not a site setting")
         return self

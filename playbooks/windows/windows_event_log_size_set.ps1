@@ -1,11 +1,15 @@
 # osiris:runbook windows_event_log_size_set
-# Lets the Security log grow to 196,608 KB and the Application log to 32,768 KB (larger
-# sizes stay), and makes the Security log overwrite its oldest events when full instead
-# of losing new ones (LogMode Retain -> Circular). Events already lost do not come back:
-# a short history improves as new events arrive, or by forwarding them. Where a Group
-# Policy sets the log size, it wins: the script then fails and the GPO must be fixed.
+# Lets the Security log grow to $osiris_security_min_kb KB (196,608) and the Application
+# log to $osiris_application_min_kb KB (32,768); larger sizes stay. Makes the Security
+# log overwrite its oldest events when full instead of losing new ones (LogMode Retain ->
+# Circular). Events already lost do not come back: a short history improves as new
+# events arrive, or by forwarding them. Where a Group Policy sets the log size, it wins:
+# the script then fails and the GPO must be fixed.
 $ErrorActionPreference = 'Stop'
-$wanted = [ordered]@{ Security = 196608 * 1024; Application = 32768 * 1024 }
+$wanted = [ordered]@{
+    Security = [long]$osiris_security_min_kb * 1024
+    Application = [long]$osiris_application_min_kb * 1024
+}
 $changed = 0
 foreach ($name in @($wanted.Keys)) {
     $log = Get-WinEvent -ListLog $name

@@ -1,12 +1,12 @@
 # osiris:runbook windows_inactive_accounts_disable
-# Disables enabled user accounts whose last logon is more than 90 days ago: local
+# Disables enabled user accounts whose last logon is more than $osiris_fail_days (90) days ago: local
 # accounts, or on a domain controller the domain's users. It never disables the
 # built-in Administrator (relative id 500, the way back in), the account running this
 # script, or an account that has never logged on (a new hire or a service account: the
 # check warns about those for a person to decide). A person who comes back needs an
 # administrator to enable the account again, hence the approval.
 $ErrorActionPreference = 'Stop'
-$days = 90
+$days = [int]$osiris_fail_days
 $now = Get-Date
 $me = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value
 $changed = 0

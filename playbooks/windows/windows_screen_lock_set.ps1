@@ -1,10 +1,10 @@
 # osiris:runbook windows_screen_lock_set
-# Sets "Interactive logon: Machine inactivity limit" to 900 seconds when it is unset, 0
+# Sets "Interactive logon: Machine inactivity limit" to $osiris_max_seconds (900) seconds when it is unset, 0
 # or longer; a shorter limit stays. It applies to every user of the host (HKLM), not to
 # the account that runs this script, from their next logon.
 $ErrorActionPreference = 'Stop'
 $key = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System'
-$limit = 900
+$limit = [int]$osiris_max_seconds
 $item = Get-ItemProperty -Path $key -Name InactivityTimeoutSecs -ErrorAction SilentlyContinue
 $current = $null
 if ($null -ne $item) { $current = [int]$item.InactivityTimeoutSecs }

@@ -11,8 +11,10 @@ import pytest
 from osiris.catalog import Catalog, load_catalog
 from osiris.catalog.thresholds import resolver
 from osiris.errors import InputError
+from osiris.heal.powershell import runbook_script, variable_lines
 from osiris.heal.runbooks import RunbookRegistry, load_runbooks
 from osiris.heal.variables import resolve, validate_site_vars
+from tests.lab.winrm_twin.runbook_base import script_variables
 from tests.unit.test_runbooks import broken_copy
 
 PASSWORD = "linux/linux_password_policy.yml"
@@ -33,7 +35,11 @@ def test_a_followed_threshold_and_a_site_setting_reach_their_runbooks(
     catalog: Catalog, registry: RunbookRegistry
 ) -> None:
     thresholds = resolver(
-        {"lnx_password_policy": {"min_length": 16}, "lnx_log_retention": {"min_days": 180}}
+        {
+            "lnx_password_policy": {"min_length": 16},
+            "lnx_log_retention": {"min_days": 180},
+            "win_password_policy": {"min_length": 16},
+        }
     )
     site = {"linux_time_sync": {"osiris_time_servers": ["ntp1.clinic.lan"]}}
     resolved = resolve(registry, catalog, thresholds, site)
@@ -46,9 +52,13 @@ def test_a_followed_threshold_and_a_site_setting_reach_their_runbooks(
         resolved["linux_suid_remove"]["osiris_suid_allowed"]
         == (registry.get("linux_suid_remove").variables["osiris_suid_allowed"])
     )
+    assert resolved["windows_password_policy_set"] == {
+        "osiris_min_length": 16,
+        "osiris_min_history": 24,
+    }
     # a runbook that takes nothing from the site runs with its playbook alone
     assert "linux_sshd_harden" not in resolved
-    assert all(registry.get(r).spec.platform.value == "linux" for r in resolved)
+    assert "windows_smb1_disable" not in resolved
 
 
 @pytest.mark.parametrize(
@@ -129,13 +139,21 @@ def test_a_wrong_follows_or_settings_names_file_and_line(
     assert caught.value.line is not None, str(caught.value)
 
 
-def test_a_windows_runbook_takes_no_variables(catalog: Catalog, tmp_path: Path) -> None:
-    directory, playbook = broken_copy(
-        tmp_path,
-        'hipaa: ["164.310(d)(1)", "164.308(a)(5)(ii)(B)"]\n',
-        'hipaa: ["164.310(d)(1)", "164.308(a)(5)(ii)(B)"]\n      settings: [osiris_x]\n',
-        "windows/windows_autorun_disable.yml",
+def test_a_windows_runbook_gets_its_variables_as_json_it_cannot_break_out_of(
+    registry: RunbookRegistry,
+) -> None:
+    """The values reach PowerShell inside a single-quoted string: a quote in a value is
+    doubled, so it stays data (the twin reads the line back as PowerShell would)."""
+    runbook = registry.get("windows_password_policy_set")
+    hostile = "x'; Remove-Item C:\\ -Recurse; '"
+    lines = variable_lines(runbook, {"osiris_min_length": 16, "osiris_min_history": hostile})
+    assert lines[0] == "$osiris_min_length = '16' | ConvertFrom-Json"
+    assert lines[1] == (
+        "$osiris_min_history = '\"x''; Remove-Item C:\\\\ -Recurse; ''\"' | ConvertFrom-Json"
     )
-    with pytest.raises(InputError, match="only Linux runbooks") as caught:
-        load_runbooks(catalog, directory=directory)
-    assert caught.value.file == str(playbook)
+    assert script_variables("\n".join(lines)) == {
+        "osiris_min_length": 16,
+        "osiris_min_history": hostile,
+    }
+    script = runbook_script(runbook, check_mode=True)
+    assert "$OsirisCheckMode = $true\n$osiris_min_length = '14' | ConvertFrom-Json\n" in script

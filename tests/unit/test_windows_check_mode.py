@@ -33,6 +33,7 @@ from osiris.heal.runbooks import load_runbooks
 from osiris.model import Platform
 from osiris.shipped import shipped_dir
 from osiris.transport.base import TransportOptions
+from osiris.yamlfile import load_yaml
 from tests.lab.winrm_twin.runbook_cases import RUNBOOK_CASES, RunbookCase
 from tests.lab.winrm_twin.runbooks import SIMULATIONS
 from tests.lab.winrm_twin.state import WindowsState
@@ -300,15 +301,18 @@ def test_the_walk_finds_unguarded_changes(script: str, expected: list[str]) -> N
 def test_ansible_assembles_the_script_osiris_sends(tmp_path: Path) -> None:
     """lib/assemble.yml, which every playbooks/windows/*.yml runs through
     lib/run_runbook.yml, run for real by ansible-runner on this machine; the assembled
-    file is read back with slurp."""
+    file is read back with slurp. The runbook follows two thresholds: their lines come
+    from the play's vars, and from an extra var as a site's value would."""
     folder = tmp_path / "windows"
     shutil.copytree(shipped_dir("playbooks") / "windows", folder)
     runbook = RUNBOOKS["windows_lockout_policy_set"]
+    assert set(runbook.spec.follows) == {"osiris_max_bad_count", "osiris_min_duration_minutes"}
+    play_vars = load_yaml(runbook.playbook)[0][0]["vars"]
     play = {
         "name": "assemble",
         "hosts": "all",
         "gather_facts": False,
-        "vars": {"osiris_runbook": {"id": runbook.id}},
+        "vars": play_vars,
         "tasks": [
             {"ansible.builtin.include_tasks": "lib/assemble.yml"},
             {
@@ -327,9 +331,12 @@ def test_ansible_assembles_the_script_osiris_sends(tmp_path: Path) -> None:
     (folder / "assemble_test.yml").write_text(yaml.safe_dump([play], sort_keys=False))
     host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     inventory = GeneratedInventory({"all": {"hosts": {"win": host}}}, {})
-    for check in (False, True):
-        run = run_playbook(folder / "assemble_test.yml", inventory, forks=1, check=check)
+    for check, site in ((False, {}), (True, {}), (False, {"osiris_max_bad_count": 3})):
+        run = run_playbook(
+            folder / "assemble_test.yml", inventory, forks=1, check=check, extravars=site
+        )
         assert run.status == "successful", run.output_tail
         (read,) = [r for r in run.for_host("win") if "content" in r.result]
         assembled = base64.b64decode(read.result["content"]).decode("utf-8")
-        assert assembled == runbook_script(runbook, check_mode=check)
+        assert assembled == runbook_script(runbook, check_mode=check, variables=site)
+    assert "$osiris_max_bad_count = '3' | ConvertFrom-Json\n" in assembled

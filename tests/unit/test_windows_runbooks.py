@@ -14,7 +14,7 @@ tested in test_windows_check_mode.py, the lockout guard in test_windows_guard.py
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +71,11 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
         yield started
 
 
-def judge(transport: WinrmTransport, check: Check) -> tuple[Status, str]:
-    """Probe ``check`` through its real bundle and evaluate it, as a scan does."""
+def judge(
+    transport: WinrmTransport, check: Check, thresholds: dict[str, Any] | None = None
+) -> tuple[Status, str]:
+    """Probe ``check`` through its real bundle and evaluate it, as a scan does (with the
+    check's default thresholds unless given the site's)."""
     nonce = new_nonce()
     output = transport.run(build_bundle(Platform.WINDOWS, [check], nonce), timeout=60)
     assert (output.stderr, output.exit_code) == ("", 0)
@@ -81,7 +84,7 @@ def judge(transport: WinrmTransport, check: Check) -> tuple[Status, str]:
         return Status(check.spec.applies.when_missing), f"{probe.missing} is missing"
     if probe.facts is None:
         return Status.ERROR, probe.error or "no output"
-    return evaluate(check, probe.facts, check.default_thresholds())
+    return evaluate(check, probe.facts, thresholds or check.default_thresholds())
 
 
 def drifted_host(twin: Twin, path: Path, case: RunbookCase) -> WindowsState:
@@ -146,6 +149,58 @@ def test_runbook_fixes_its_checks_over_winrm(twin: Twin, tmp_path: Path, runbook
         scheme = ("https", "http")[index % 2]
         broken |= run_fixing_case(twin, tmp_path / f"case{index}.json", runbook, case, scheme)
     assert broken == set(runbook.spec.fixes), "a check the runbook fixes is never drifted"
+
+
+@pytest.mark.parametrize(
+    ("runbook_id", "check_id", "site", "variables", "shows"),
+    [
+        (
+            "windows_password_policy_set",
+            "win_password_policy",
+            {"min_length": 16},
+            {"osiris_min_length": 16},
+            lambda s: s.security_policy.MinimumPasswordLength == 16,
+        ),
+        (
+            "windows_lockout_policy_set",
+            "win_lockout",
+            {"max_bad_count": 3},
+            {"osiris_max_bad_count": 3},
+            lambda s: s.security_policy.LockoutBadCount == 3,
+        ),
+        (
+            "windows_screen_lock_set",
+            "win_screen_lock",
+            {"max_seconds": 600},
+            {"osiris_max_seconds": 600},
+            lambda s: s.InactivityTimeoutSecs == 600,
+        ),
+    ],
+)
+def test_a_tightened_threshold_is_what_a_windows_runbook_enforces(
+    twin: Twin,
+    tmp_path: Path,
+    runbook_id: str,
+    check_id: str,
+    site: dict[str, Any],
+    variables: dict[str, Any],
+    shows: Callable[[WindowsState], bool],
+) -> None:
+    """Sent with the site's value (as osiris.heal.variables resolves it), the runbook
+    meets the site's threshold; sent with the playbook's default, it falls short of it."""
+    runbook, check = RUNBOOKS[runbook_id], CHECKS[check_id]
+    thresholds = {**check.default_thresholds(), **site}
+    case = next(c for c in RUNBOOK_CASES[runbook_id] if c.fails is None)
+    for sent, expected in (({}, False), (variables, True)):
+        path = tmp_path / f"{bool(sent)}.json"
+        drifted_host(twin, path, case)
+        transport = twin.transport(case.role, "https")
+        script = runbook_script(runbook, check_mode=False, variables=sent)
+        output = transport.run(script, timeout=60)
+        assert (output.stderr, output.exit_code) == ("", 0)
+        assert shows(WindowsState.load(path)) is expected
+        status, reason = judge(transport, check, thresholds)
+        assert (status is PASS) is expected, reason
 
 
 REFUSALS = [

@@ -17,6 +17,10 @@ does not simulate gets such an error too. The simulations live in ``runbooks.py`
 A runbook arrives after the shared PowerShell (playbooks/windows/lib/osiris.ps1) and the
 line ``$OsirisCheckMode = $true|$false`` (osiris.heal.powershell). The twin reads:
 
+- ``$osiris_name = '<json>' | ConvertFrom-Json`` (osiris.heal.powershell): what the
+  runbook follows or takes from the site. A simulation registered with
+  ``variables=("osiris_name", ...)`` gets each as a keyword argument without the
+  ``osiris_`` prefix; one the script does not set is None (PowerShell's $null).
 - ``$OsirisCheckMode = $true``: check mode. The simulation runs on a copy of the state,
   which is not saved: the same lines, nothing changed. Where the script's check mode
   prints something else than a real run (it cannot know the outcome without acting),
@@ -29,11 +33,13 @@ line ``$OsirisCheckMode = $true|$false`` (osiris.heal.powershell). The twin read
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from . import guard
 from .state import WindowsState
@@ -41,11 +47,12 @@ from .state import WindowsState
 RUNBOOK_MARKER = "# osiris:runbook"
 CRLF = "\r\n"
 _MARKER = re.compile(r"^# osiris:runbook (\S+)\s*$", re.MULTILINE)
+_VARIABLE = re.compile(r"^\$(osiris_\w+) = '(.*)' \| ConvertFrom-Json\s*$", re.MULTILINE)
 _CHECK_MODE = re.compile(r"^\$OsirisCheckMode = \$(true|false)\s*$", re.MULTILINE | re.IGNORECASE)
 _DEFINED = re.compile(r"^\s*function ([A-Za-z]+-Osiris\w*)", re.MULTILINE | re.IGNORECASE)
 _CALLED = re.compile(r"(?<![\w-])([A-Z][a-z]+-Osiris\w*)")
 
-Apply = Callable[[WindowsState, datetime], list[str]]
+Apply = Callable[..., list[str]]  # (state, now, **variables)
 Result = tuple[str, str, int]
 
 
@@ -76,31 +83,36 @@ class RunbookFailure(Exception):
 
 @dataclass(frozen=True)
 class Simulation:
-    """What running the runbook ``id`` does to a host: ``apply(state, now)``; ``check``
-    is what its check mode prints, where that differs (None: ``apply`` on a copy)."""
+    """What running the runbook ``id`` does to a host: ``apply(state, now, **values)``
+    (``values``: the script's ``variables``); ``check`` is what its check mode prints,
+    where that differs (None: ``apply`` on a copy)."""
 
     id: str
     apply: Apply
     check: Apply | None = None
+    variables: tuple[str, ...] = ()
 
 
 SIMULATIONS: dict[str, Simulation] = {}
 
 
-def simulates(runbook_id: str, *, check_mode: bool = False) -> Callable[[Apply], Apply]:
+def simulates(
+    runbook_id: str, *, check_mode: bool = False, variables: tuple[str, ...] = ()
+) -> Callable[[Apply], Apply]:
     """Register the function that simulates the runbook ``runbook_id`` (or, with
-    ``check_mode``, what its check mode prints; register the runbook first)."""
+    ``check_mode``, what its check mode prints; register the runbook first), given the
+    script's ``variables``."""
 
     def register(function: Apply) -> Apply:
         known = SIMULATIONS.get(runbook_id)
         if check_mode:
             if known is None or known.check is not None:
                 raise ValueError(f"check mode of {runbook_id}: no simulation, or two")
-            SIMULATIONS[runbook_id] = Simulation(runbook_id, known.apply, function)
+            SIMULATIONS[runbook_id] = Simulation(runbook_id, known.apply, function, known.variables)
         elif known is not None:
             raise ValueError(f"two simulations of runbook {runbook_id}")
         else:
-            SIMULATIONS[runbook_id] = Simulation(runbook_id, function)
+            SIMULATIONS[runbook_id] = Simulation(runbook_id, function, variables=variables)
         return function
 
     return register
@@ -134,11 +146,15 @@ def run_runbook(state_path: Path, script: str, now: datetime) -> Result:
     if missing:
         return "", command_not_found(script, missing[0]), 1
     failure: RunbookFailure | None = None
+    set_in_script = script_variables(script)
+    values = {
+        name.removeprefix("osiris_"): set_in_script.get(name) for name in simulation.variables
+    }
     if check_mode(script):
         apply = simulation.check or simulation.apply
         state = WindowsState.load(state_path)  # a copy: never saved
         try:
-            printed = apply(state, now)
+            printed = apply(state, now, **values)
         except RunbookFailure as exc:
             failure, printed = exc, exc.printed
     else:
@@ -146,7 +162,7 @@ def run_runbook(state_path: Path, script: str, now: datetime) -> Result:
             armed = guard.arm_request(script)
             printed = [] if armed is None else [guard.arm(state, *armed, now)]
             try:
-                printed += simulation.apply(state, now)
+                printed += simulation.apply(state, now, **values)
             except RunbookFailure as exc:
                 failure, printed = exc, printed + exc.printed
     stdout = "".join(line + CRLF for line in printed)
@@ -158,6 +174,16 @@ def run_runbook(state_path: Path, script: str, now: datetime) -> Result:
         )
         return stdout, mismatch + CRLF, 1
     return stdout, _failure_record(script, failure), 1
+
+
+def ps_int(value: Any) -> int:
+    """``[int]$value`` in PowerShell: an unset variable ($null) is 0."""
+    return 0 if value is None else int(value)
+
+
+def script_variables(script: str) -> dict[str, Any]:
+    """The ``$osiris_...`` variables the script sets, with their values."""
+    return {name: json.loads(text.replace("''", "'")) for name, text in _VARIABLE.findall(script)}
 
 
 def check_mode(script: str) -> bool:

@@ -2,32 +2,31 @@
 password and lockout policies and the event log sizes.
 
 Each function mirrors ``playbooks/windows/<id>.ps1`` and prints the same lines (see
-``runbook_base``). Values already stricter than the catalog's defaults are kept.
+``runbook_base``). Values already stricter than the site's thresholds (the script's
+``$osiris_...`` variables) are kept.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from .components import AuditSubcategory
 from .presets import AUDIT_GUIDS
-from .runbook_base import RunbookFailure, before, simulates
+from .runbook_base import RunbookFailure, before, ps_int, simulates
 from .state import WindowsState
 
-SCREEN_LOCK_SECONDS = 900
 AUDITED = ("Credential Validation", "Logon", "User Account Management", "Removable Storage")
-LOCKOUT_THRESHOLD = 5
-LOCKOUT_MINUTES = 15
-LOG_SIZES = {"Security": 196608 * 1024, "Application": 32768 * 1024}
 
 
-@simulates("windows_screen_lock_set")
-def _screen_lock_set(state: WindowsState, now: datetime) -> list[str]:
+@simulates("windows_screen_lock_set", variables=("osiris_max_seconds",))
+def _screen_lock_set(state: WindowsState, now: datetime, max_seconds: Any) -> list[str]:
+    limit = ps_int(max_seconds)
     current = state.InactivityTimeoutSecs
-    if current is not None and 0 < current <= SCREEN_LOCK_SECONDS:
+    if current is not None and 0 < current <= limit:
         return [f"unchanged: InactivityTimeoutSecs is already {current}"]
-    state.InactivityTimeoutSecs = SCREEN_LOCK_SECONDS
-    return [f"changed: InactivityTimeoutSecs {before(current)} -> {SCREEN_LOCK_SECONDS}"]
+    state.InactivityTimeoutSecs = limit
+    return [f"changed: InactivityTimeoutSecs {before(current)} -> {limit}"]
 
 
 @simulates("windows_audit_policy_set")
@@ -71,31 +70,38 @@ def _apply(state: WindowsState, current: dict[str, int], wanted: dict[str, int])
     return lines
 
 
-@simulates("windows_password_policy_set")
-def _password_policy_set(state: WindowsState, now: datetime) -> list[str]:
+@simulates("windows_password_policy_set", variables=("osiris_min_length", "osiris_min_history"))
+def _password_policy_set(
+    state: WindowsState, now: datetime, min_length: Any, min_history: Any
+) -> list[str]:
     current = _system_access(state)
     wanted = {
-        "MinimumPasswordLength": max(current.get("MinimumPasswordLength", 0), 14),
+        "MinimumPasswordLength": max(current.get("MinimumPasswordLength", 0), ps_int(min_length)),
         "PasswordComplexity": 1,
-        "PasswordHistorySize": max(current.get("PasswordHistorySize", 0), 24),
+        "PasswordHistorySize": max(current.get("PasswordHistorySize", 0), ps_int(min_history)),
         "ClearTextPassword": 0,
     }
     lines = _apply(state, current, wanted)
     return lines or ["unchanged: the password policy already meets the defaults"]
 
 
-@simulates("windows_lockout_policy_set")
-def _lockout_policy_set(state: WindowsState, now: datetime) -> list[str]:
+@simulates(
+    "windows_lockout_policy_set",
+    variables=("osiris_max_bad_count", "osiris_min_duration_minutes"),
+)
+def _lockout_policy_set(
+    state: WindowsState, now: datetime, max_bad_count: Any, min_duration_minutes: Any
+) -> list[str]:
     current = _system_access(state)
-    bad_count = current.get("LockoutBadCount", 0)
-    reset = max(current.get("ResetLockoutCount", 0), LOCKOUT_MINUTES)
+    bad_count, threshold = current.get("LockoutBadCount", 0), ps_int(max_bad_count)
+    reset = max(current.get("ResetLockoutCount", 0), ps_int(min_duration_minutes))
     duration = current.get("LockoutDuration")
     if duration is None:
         duration = reset
     elif duration > 0:  # 0 and -1: locked until an administrator unlocks
         duration = max(duration, reset)
     wanted = {
-        "LockoutBadCount": bad_count if 0 < bad_count <= LOCKOUT_THRESHOLD else LOCKOUT_THRESHOLD,
+        "LockoutBadCount": bad_count if 0 < bad_count <= threshold else threshold,
         "LockoutDuration": duration,
         "ResetLockoutCount": reset,
     }
@@ -103,11 +109,18 @@ def _lockout_policy_set(state: WindowsState, now: datetime) -> list[str]:
     return lines or ["unchanged: the lockout policy already meets the defaults"]
 
 
-@simulates("windows_event_log_size_set")
-def _event_log_size_set(state: WindowsState, now: datetime) -> list[str]:
+@simulates(
+    "windows_event_log_size_set",
+    variables=("osiris_security_min_kb", "osiris_application_min_kb"),
+)
+def _event_log_size_set(
+    state: WindowsState, now: datetime, security_min_kb: Any, application_min_kb: Any
+) -> list[str]:
     lines: list[str] = []
     changed = 0
-    for name, size in LOG_SIZES.items():
+    sizes = {"Security": ps_int(security_min_kb), "Application": ps_int(application_min_kb)}
+    for name, kb in sizes.items():
+        size = kb * 1024
         log = state.event_log(name)
         if log is None:
             raise RunbookFailure(

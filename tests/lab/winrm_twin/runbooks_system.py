@@ -10,9 +10,10 @@ stated beside the function.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from .components import HotFix, Service
-from .runbook_base import RunbookFailure, simulates
+from .runbook_base import RunbookFailure, ps_int, simulates
 from .state import WindowsState, iso, parse_iso
 
 DEFENDER_STOPPED = "Operation failed with the following error: 0x800106ba"
@@ -25,7 +26,6 @@ FREE_RUNNING = ("Local CMOS Clock", "Free-running System Clock")
 # Microsoft publishes Defender security intelligence several times a day: the twin
 # takes a new version to be out whenever the installed one is older than this
 SIGNATURE_RELEASE_HOURS = 8
-IDLE_DAYS = 90
 
 
 @simulates("windows_spooler_dc_disable")
@@ -264,9 +264,10 @@ def _idle(now: datetime, last: str | None) -> timedelta | None:
     return None if last is None else now - parse_iso(last)
 
 
-@simulates("windows_inactive_accounts_disable")
-def _inactive_accounts_disable(state: WindowsState, now: datetime) -> list[str]:
-    limit, lines = timedelta(days=IDLE_DAYS), []
+@simulates("windows_inactive_accounts_disable", variables=("osiris_fail_days",))
+def _inactive_accounts_disable(state: WindowsState, now: datetime, fail_days: Any) -> list[str]:
+    days = ps_int(fail_days)
+    limit, lines = timedelta(days=days), []
     if state.domain_role >= 4:
         # Search-ADAccount -AccountInactive -TimeSpan 90 days; the twin's AD users carry no
         # SID, so the built-in Administrator (relative id 500) goes by its name
@@ -293,4 +294,4 @@ def _inactive_accounts_disable(state: WindowsState, now: datetime) -> list[str]:
                 f"changed: local account {account.Name} "
                 f"(last logon {idle.days} days ago) Enabled True -> False"
             )
-    return lines or [f"unchanged: no enabled account has been idle for more than {IDLE_DAYS} days"]
+    return lines or [f"unchanged: no enabled account has been idle for more than {days} days"]

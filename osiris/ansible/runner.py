@@ -125,6 +125,9 @@ def _environment(private: Path) -> dict[str, str]:
         "ANSIBLE_NOCOLOR": "True",
         "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
+        # one SSH operation per task instead of four (bench/runbooks.py); a site whose
+        # sudo requires a tty turns it off by setting ANSIBLE_PIPELINING=False
+        "ANSIBLE_PIPELINING": os.environ.get("ANSIBLE_PIPELINING", "True"),
         "ANSIBLE_INVENTORY_ENABLED": "yaml",
         "ANSIBLE_LOCALHOST_WARNING": "False",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",

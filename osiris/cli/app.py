@@ -12,6 +12,7 @@ from osiris.cli import escalations as escalations_cli
 from osiris.cli import evidence as evidence_cli
 from osiris.cli import l2 as l2_cli
 from osiris.cli import patterns as patterns_cli
+from osiris.cli import runbooks as runbooks_cli
 from osiris.cli.common import ExitCode, print_error
 from osiris.errors import OsirisError
 
@@ -53,6 +54,7 @@ app.add_typer(evidence_cli.app, name="evidence")
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(checks.app, name="checks")
 heal.register(app)
+app.add_typer(runbooks_cli.app, name="runbooks")
 app.add_typer(incidents.incidents_app, name="incidents")
 app.add_typer(incidents.exception_app, name="exception")
 app.add_typer(incidents.approvals_app, name="approvals")

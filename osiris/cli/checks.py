@@ -12,17 +12,15 @@ from rich.table import Table
 
 from osiris.catalog import default_catalog_dir, load_catalog
 from osiris.catalog.docs import render_markdown
-from osiris.cli.common import JsonOption, console
-from osiris.errors import InputError
+from osiris.cli.common import JsonOption, PlatformOption, console, parse_platform
 from osiris.lint import lint
-from osiris.model import Platform
 
 app = typer.Typer(help="The check catalog.", no_args_is_help=True)
 
 
 @app.command("list")
 def list_checks(
-    platform: Annotated[str | None, typer.Option("--platform", help="linux or windows.")] = None,
+    platform: PlatformOption = None,
     framework: Annotated[
         str | None, typer.Option("--framework", help="Only checks citing this framework.")
     ] = None,
@@ -31,11 +29,8 @@ def list_checks(
     """List checks with their severity and HIPAA citations."""
     catalog = load_catalog().select(framework=framework)
     checks = list(catalog)
-    if platform:
-        try:
-            wanted = Platform(platform)
-        except ValueError:
-            raise InputError(f"unknown platform '{platform}'", field="--platform") from None
+    wanted = parse_platform(platform)
+    if wanted is not None:
         checks = [c for c in checks if c.platform is wanted]
     if as_json:
         typer.echo(

@@ -1,4 +1,4 @@
-"""What every command shares: consoles, the --home option, exit codes."""
+"""What every command shares: consoles, the --home and --platform options, exit codes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+
+from osiris.errors import InputError
+from osiris.model import Platform
 
 # Human output goes to stderr when stdout carries a machine document (--json).
 console = Console(highlight=False)
@@ -34,6 +37,17 @@ HomeOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+PlatformOption = Annotated[str | None, typer.Option("--platform", help="linux or windows.")]
+
+
+def parse_platform(value: str | None) -> Platform | None:
+    """The ``--platform`` value (None: every platform); an unknown one is an InputError."""
+    if value is None:
+        return None
+    try:
+        return Platform(value)
+    except ValueError:
+        raise InputError(f"unknown platform '{value}'", field="--platform") from None
 
 
 def print_error(message: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 import yaml
@@ -11,12 +11,10 @@ from rich.table import Table
 
 from osiris.catalog import load_catalog
 from osiris.catalog.thresholds import resolver, validate_overrides
-from osiris.cli.common import HomeOption, JsonOption, console
+from osiris.cli.common import HomeOption, JsonOption, PlatformOption, console, parse_platform
 from osiris.config import resolve_home
-from osiris.errors import InputError
 from osiris.heal.runbooks import Runbook, default_playbooks_dir, load_runbooks
 from osiris.heal.variables import resolve, validate_site_vars
-from osiris.model import Platform
 from osiris.scan.plan import load_site_config
 from osiris.site import CONFIG_FILE
 
@@ -25,16 +23,13 @@ app = typer.Typer(help="The remediation runbooks heal applies.", no_args_is_help
 
 @app.command("list")
 def list_runbooks(
-    platform: Annotated[str | None, typer.Option("--platform", help="linux or windows.")] = None,
+    platform: PlatformOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List runbooks with the checks they fix and whether they need an approval."""
     runbooks = list(load_runbooks(load_catalog(), default_playbooks_dir()))
-    if platform:
-        try:
-            wanted = Platform(platform)
-        except ValueError:
-            raise InputError(f"unknown platform '{platform}'", field="--platform") from None
+    wanted = parse_platform(platform)
+    if wanted is not None:
         runbooks = [r for r in runbooks if r.spec.platform is wanted]
     if as_json:
         typer.echo(json.dumps([r.spec.model_dump(mode="json") for r in runbooks], indent=2))

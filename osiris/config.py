@@ -59,7 +59,8 @@ class MaintenanceWindow(_Strict):
 class HealConfig(_Strict):
     """Safety rails of `osiris heal` (defaults from the heal issue), and the values a
     site gives its runbooks' settings (``runbook_vars``: runbook id -> variable -> value;
-    checked against the runbooks by osiris.heal.variables)."""
+    checked against the runbooks by osiris.heal.variables). Runbook values are signed
+    into the heal evidence, so no setting may hold a secret."""
 
     breaker_actions: int = Field(default=5, ge=1, description="actions per host per window")
     breaker_window: str = "10m"

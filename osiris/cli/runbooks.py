@@ -75,9 +75,5 @@ def _document(runbook: Runbook, runs_with: dict[str, Any]) -> dict[str, Any]:
         **runbook.spec.model_dump(mode="json"),
         "playbook": str(runbook.playbook),
         "needs_approval": runbook.needs_approval,
-        # what this site sends beyond the playbook's own values
-        "runs_with": {
-            name: runs_with.get(name, runbook.variables[name])
-            for name in (*runbook.spec.follows, *runbook.spec.settings)
-        },
+        "runs_with": runbook.site_values(runs_with),
     }

@@ -62,8 +62,7 @@ def variable_lines(runbook: Runbook, variables: Mapping[str, Any]) -> list[str]:
     takes from the site: JSON in a single-quoted string, so no value can break out into
     code (lib/assemble.yml writes the same bytes for Ansible users)."""
     lines = []
-    for name in (*runbook.spec.follows, *runbook.spec.settings):
-        value = variables.get(name, runbook.variables[name])
+    for name, value in runbook.site_values(variables).items():
         text = json.dumps(value, separators=(",", ":")).replace("'", "''")
         lines.append(f"${name} = '{text}' | ConvertFrom-Json")
     return lines

@@ -124,6 +124,12 @@ class Runbook:
     def risks_lockout(self) -> bool:
         return bool(LOCKOUT_RISKS.intersection(self.spec.touches))
 
+    def site_values(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Each variable the runbook follows or takes from the site: the ``given`` value
+        (osiris.heal.variables), else the play's default."""
+        names = (*self.spec.follows, *self.spec.settings)
+        return {name: given.get(name, self.variables[name]) for name in names}
+
 
 @dataclass(frozen=True)
 class RunbookRegistry:

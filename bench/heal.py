@@ -1,6 +1,6 @@
 """How long an L1 decision takes, per incident (goal: <= 1 ms).
 
-    .venv/bin/python -m bench.heal [--incidents 5000]
+    .venv/bin/python -m bench.heal [--incidents 5000] [--quick]
 
 Builds a site database with N live incidents over every check that has a rule and a
 history of actions, then times the planner over all of them (rules matched against
@@ -30,43 +30,53 @@ from osiris.store import open_database
 
 
 def build(path: Path, incidents: int, checks: list[str]) -> list[Host]:
+    """A site database with ``incidents`` live incidents, each on its own (host, check)
+    pair (a host has one live incident per check), and an action history for half."""
     db = open_database(path, create=True)
     rng = random.Random(7)
     hosts = [
         Host(f"h{i}", f"10.0.{i // 250}.{i % 250}", Connection.SSH, Platform.LINUX, Role.SERVER)
-        for i in range(max(1, incidents // len(checks)))
+        for i in range(-(-incidents // len(checks)))
     ]
     now = datetime.now(UTC)
     stamp = now.isoformat(timespec="milliseconds")
     old = (now - timedelta(days=2)).isoformat(timespec="milliseconds")
-    rows, actions = [], []
-    for number in range(incidents):
-        host, check = hosts[number % len(hosts)], checks[number % len(checks)]
-        rows.append(
-            (host.name, check, "open", "fail", "drift", json.dumps({"running": True}), stamp, stamp)
-        )
-        if rng.random() < 0.5:
-            actions.append(
-                (number + 1, host.name, check, "linux_sshd_harden", "l1", "succeeded", "fail", old)
-            )
+    facts = json.dumps({"running": True})
+    pairs = [(hosts[n // len(checks)].name, checks[n % len(checks)]) for n in range(incidents)]
     with db.conn:
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO incidents (host, check_id, state, status, reason, facts,"
-            " opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        ids = [
+            db.conn.execute(
+                "INSERT INTO incidents (host, check_id, state, status, reason, facts,"
+                " opened_at, updated_at) VALUES (?, ?, 'open', 'fail', 'drift', ?, ?, ?)",
+                (host, check, facts, stamp, stamp),
+            ).lastrowid
+            for host, check in pairs
+        ]
         db.conn.executemany(
             "INSERT INTO heal_actions (incident_id, host, check_id, runbook_id, tier, state,"
-            " pre_status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            actions,
+            " pre_status, started_at) VALUES (?, ?, ?, 'linux_sshd_harden', 'l1', 'succeeded',"
+            " 'fail', ?)",
+            [
+                (incident, host, check, old)
+                for incident, (host, check) in zip(ids, pairs, strict=True)
+                if rng.random() < 0.5
+            ],
         )
     return hosts
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+QUICK_INCIDENTS = 60  # --quick: enough for every decision kind, done in a second
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.heal", description=__doc__)
     parser.add_argument("--incidents", type=int, default=5000)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_INCIDENTS} incidents (the test suite's run)"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.incidents = QUICK_INCIDENTS
     catalog = load_catalog()
     runbooks = load_runbooks(catalog)
     rules = load_rules(rule_files(default_catalog_dir(), None), catalog, runbooks)

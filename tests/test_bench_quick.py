@@ -1,0 +1,40 @@
+"""Every bench runs in its quick mode (tiny sizes), so a bench cannot rot unseen.
+
+Each is run as a user runs it, ``python -m bench.NAME --quick``, and the test reads the
+figures it prints: a bench that measured nothing (no incidents decided, no bundle
+verified, no host scanned) fails here even when it exits 0. Timings are printed, never
+asserted. The lab benches use the lab this test session already has up (the session
+``lab`` fixture, or ``fresh_host`` for the runbooks that change their host).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def bench(name: str, *args: str, timeout: float = 120) -> str:
+    """Run ``python -m bench.NAME ARGS`` from the repository; its stdout, once it exited 0."""
+    result = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+def test_bench_heal_decides_every_incident_it_built() -> None:
+    out = bench("heal", "--quick")
+
+    decided = re.search(r"^(\d+) incidents over (\d+) checks with rules", out, re.M)
+    assert decided is not None, out
+    assert int(decided[1]) == 60  # the quick size: every incident built was read and decided
+    assert int(decided[2]) > 0
+    assert "per incident:" in out

@@ -1,8 +1,10 @@
 """Evaluate a check's facts into a status and a reason.
 
-Facts are first validated against the declared shape: a missing or mistyped fact makes
-the result ``error`` (never ``pass``). Rules are then tried in order; the first that holds
-decides. The last rule has no condition and is the default.
+A probe that could not read a source it needs says so in the reserved fact
+``_unreadable`` (osiris.scan.bundle): the result is ``error``, naming what was not read,
+before anything else is looked at. Facts are then validated against the declared shape: a
+missing or mistyped fact makes the result ``error`` (never ``pass``). Rules are then tried
+in order; the first that holds decides. The last rule has no condition and is the default.
 """
 
 from __future__ import annotations
@@ -56,6 +58,25 @@ def _value_error(name: str, value: Any, spec: FactSpec) -> str | None:
     return None
 
 
+UNREADABLE_FACT = "_unreadable"
+
+
+def unreadable(facts: Mapping[str, Any]) -> list[str]:
+    """What the probe could not read (the reserved fact ``_unreadable``), if anything."""
+    value = facts.get(UNREADABLE_FACT)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not value:
+        # a malformed marker still means something was not read: never let it pass
+        return [str(value) or "a source the probe needs"]
+    return [str(item) for item in value]
+
+
+def unreadable_reason(what: list[str]) -> str:
+    names = ", ".join(what[:-1]) + " and " + what[-1] if len(what) > 1 else what[0]
+    return f"could not read {names}: scan as root (or with become) to decide this check"
+
+
 def _is_type(value: Any, fact_type: FactType) -> bool:
     # JSON true is not an integer, even though Python's bool is an int
     if isinstance(value, bool) and fact_type is not FactType.BOOLEAN:
@@ -67,6 +88,9 @@ def evaluate(
     check: Check, facts: Mapping[str, Any], thresholds: Mapping[str, Any]
 ) -> tuple[Status, str]:
     """The status and human reason for ``facts`` under ``thresholds``."""
+    unread = unreadable(facts)
+    if unread:
+        return Status.ERROR, unreadable_reason(unread)
     problem = shape_error(facts, check.spec.facts)
     if problem:
         return Status.ERROR, problem

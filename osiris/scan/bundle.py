@@ -8,9 +8,16 @@ random nonce so nothing a probe prints (host data is data) can forge or close a 
     @@osiris NONCE end CHECK_ID EXIT_CODE ELAPSED_MS
     @@osiris NONCE stderr CHECK_ID last stderr, one line
     @@osiris NONCE missing CHECK_ID COMMAND
+    @@osiris NONCE unreadable CHECK_ID WHAT
 
 Each section's body must be exactly one JSON object; anything else makes that check
 ``error``. Only the frames are parsed here; facts are validated by the evaluator.
+
+A probe tells "could not read" apart from "absent": a source that exists but cannot be
+read (permission, I/O) is noted with ``osiris_unreadable`` (sh) or ``Add-OsirisUnreadable``
+(PowerShell) and comes back as an ``unreadable`` frame. The parsed facts then carry the
+reserved fact ``_unreadable`` (a list of what could not be read), which the evaluator turns
+into ``error`` before any rule: a fact that was not read is never a pass.
 """
 
 from __future__ import annotations
@@ -21,16 +28,56 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from osiris.catalog.evaluate import UNREADABLE_FACT, unreadable_reason
 from osiris.catalog.model import Check
 from osiris.model import Platform
 
 BUNDLE_MARKER = "# osiris probe bundle v1"
 PROBE_MARKER = "# osiris:probe"
 
+
+# Commands resolve in the system's own directories first, whatever the caller's PATH:
+# an unprivileged user's PATH often lacks /usr/sbin (sshd, nft, auditctl), and a
+# directory the user can write must not shadow a system tool. NixOS keeps its tools in
+# /run/current-system/sw/bin. The caller's PATH stays last, for tools installed elsewhere.
+_SH_PATH = (
+    'PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+    ':/run/current-system/sw/bin${PATH:+:$PATH}"; export PATH\n'
+    "LC_ALL=C; export LC_ALL\n"
+)
+
 # Helpers every sh probe may use. They print JSON fragments.
 SH_LIBRARY = r"""
-PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH
-LC_ALL=C; export LC_ALL
+# osiris_unreadable WHAT: WHAT exists but could not be read; the check becomes error
+osiris_unreadable() {
+  printf '%s\n' "$(printf '%s' "$1" | tr '\n\r' '  ')" >> "${OSIRIS_UNREADABLE:-/dev/null}"
+}
+# osiris_cat FILE...: the files' contents. A file that does not exist is skipped (absent);
+# one that exists but cannot be read is noted unreadable and the status is 1.
+osiris_cat() {
+  osiris_cat_rc=0
+  for osiris_file in "$@"; do
+    { osiris_cat_err=$(cat -- "$osiris_file" 2>&1 >&3 3>&-); } 3>&1 && continue
+    case "$osiris_cat_err" in
+      *'No such file or directory'*|*'Not a directory'*) ;;
+      *) osiris_unreadable "$osiris_file"; osiris_cat_rc=1 ;;
+    esac
+  done
+  return "$osiris_cat_rc"
+}
+# osiris_pgrep NAME: pids of processes named NAME that belong to this host, not to a
+# container on it: the same pid namespace as the probe (one NSpid entry) and the same root
+# directory (where it can be seen: only root sees other users' roots).
+osiris_pgrep() {
+  for osiris_pid in $(pgrep -x "$1" 2>/dev/null); do
+    osiris_levels=$(awk '$1 == "NSpid:" { print NF - 1 }' "/proc/$osiris_pid/status" 2>/dev/null)
+    [ -z "$osiris_levels" ] || [ "$osiris_levels" = 1 ] || continue
+    if [ -e "/proc/$osiris_pid/root/" ]; then
+      [ "/proc/$osiris_pid/root/" -ef / ] || continue
+    fi
+    echo "$osiris_pid"
+  done
+}
 # osiris_q VALUE: VALUE as a JSON string
 osiris_q() {
   printf '"'
@@ -72,6 +119,7 @@ osiris_check() {
   done
   printf '@@osiris %s begin %s\n' "$osiris_nonce" "$osiris_id"
   osiris_t0=$(osiris_ms)
+  OSIRIS_UNREADABLE="$osiris_tmp/$osiris_id.unreadable"; export OSIRIS_UNREADABLE
   if command -v timeout >/dev/null 2>&1; then
     timeout -k 2 "$osiris_limit" sh -c '. "$1"; . "$2"' osiris "$osiris_tmp/lib.sh" \
       "$osiris_tmp/$osiris_id.sh" </dev/null 2>"$osiris_tmp/$osiris_id.err"
@@ -82,6 +130,11 @@ osiris_check() {
   osiris_rc=$?
   printf '\n@@osiris %s end %s %s %s\n' "$osiris_nonce" "$osiris_id" "$osiris_rc" \
     "$(( $(osiris_ms) - osiris_t0 ))"
+  if [ -s "$OSIRIS_UNREADABLE" ]; then
+    sort -u "$OSIRIS_UNREADABLE" | while IFS= read -r osiris_what; do
+      printf '@@osiris %s unreadable %s %s\n' "$osiris_nonce" "$osiris_id" "$osiris_what"
+    done
+  fi
   if [ -s "$osiris_tmp/$osiris_id.err" ]; then
     printf '@@osiris %s stderr %s %s\n' "$osiris_nonce" "$osiris_id" \
       "$(tail -c 300 "$osiris_tmp/$osiris_id.err" | tr '\n\r' '  ')"
@@ -91,6 +144,12 @@ osiris_check() {
 
 _PS_RUNNER = r"""
 $ProgressPreference = 'SilentlyContinue'
+$script:osirisUnreadable = @()
+# Add-OsirisUnreadable WHAT: WHAT exists but could not be read; the check becomes error
+function Add-OsirisUnreadable {
+    param([string]$What)
+    $script:osirisUnreadable += ($What -replace '[\r\n]+', ' ')
+}
 function Invoke-OsirisCheck {
     param([string]$Id, [string[]]$Requires, [scriptblock]$Probe)
     foreach ($command in $Requires) {
@@ -100,6 +159,7 @@ function Invoke-OsirisCheck {
         }
     }
     "@@osiris $osirisNonce begin $Id"
+    $script:osirisUnreadable = @()
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
     $code = 0
     $problem = $null
@@ -114,6 +174,9 @@ function Invoke-OsirisCheck {
     ''
     "@@osiris $osirisNonce end $Id $code $($watch.ElapsedMilliseconds)"
     if ($problem) { "@@osiris $osirisNonce stderr $Id $problem" }
+    foreach ($what in ($script:osirisUnreadable | Sort-Object -Unique)) {
+        "@@osiris $osirisNonce unreadable $Id $what"
+    }
 }
 """
 
@@ -131,7 +194,7 @@ def build_bundle(platform: Platform, checks: Sequence[Check], nonce: str) -> str
 
 def _sh_bundle(checks: Sequence[Check], nonce: str) -> str:
     parts = [
-        f"#!/bin/sh\n{BUNDLE_MARKER}\nosiris_nonce={nonce}\n",
+        f"#!/bin/sh\n{BUNDLE_MARKER}\nosiris_nonce={nonce}\n{_SH_PATH}",
         _SH_RUNNER,
         f"cat > \"$osiris_tmp/lib.sh\" <<'OSIRIS_LIB_{nonce}'\n{SH_LIBRARY}\nOSIRIS_LIB_{nonce}\n",
     ]
@@ -165,12 +228,16 @@ def _powershell_bundle(checks: Sequence[Check], nonce: str) -> str:
 
 @dataclass(frozen=True)
 class ProbeOutput:
-    """What the bundle said about one check: facts, a missing command, or a failure."""
+    """What the bundle said about one check: facts, a missing command, or a failure.
+
+    ``unreadable`` lists what the probe could not read; the facts then carry it too, as
+    the reserved fact ``_unreadable``."""
 
     facts: dict[str, object] | None = None
     missing: str | None = None
     error: str | None = None
     elapsed_ms: float = 0.0
+    unreadable: tuple[str, ...] = ()
 
 
 def parse_output(stdout: str, nonce: str, check_ids: Sequence[str]) -> dict[str, ProbeOutput]:
@@ -180,6 +247,7 @@ def parse_output(stdout: str, nonce: str, check_ids: Sequence[str]) -> dict[str,
     ends: dict[str, tuple[int, float]] = {}
     stderr: dict[str, str] = {}
     missing: dict[str, str] = {}
+    unreadable: dict[str, list[str]] = {}
     current: str | None = None
     for line in stdout.splitlines():
         if not line.startswith(prefix):
@@ -199,7 +267,26 @@ def parse_output(stdout: str, nonce: str, check_ids: Sequence[str]) -> dict[str,
             stderr[check_id] = detail.strip()
         elif kind == "missing":
             missing[check_id] = detail.strip()
-    return {check_id: _outcome(check_id, bodies, ends, stderr, missing) for check_id in check_ids}
+        elif kind == "unreadable" and detail.strip():
+            unreadable.setdefault(check_id, []).append(detail.strip())
+    outcomes = {
+        check_id: _outcome(check_id, bodies, ends, stderr, missing) for check_id in check_ids
+    }
+    return {
+        check_id: _with_unreadable(outcome, tuple(unreadable.get(check_id, ())))
+        for check_id, outcome in outcomes.items()
+    }
+
+
+def _with_unreadable(outcome: ProbeOutput, unreadable: tuple[str, ...]) -> ProbeOutput:
+    """Attach what the probe could not read; an error then says that first."""
+    if not unreadable or outcome.missing is not None:
+        return outcome
+    if outcome.facts is None:
+        error = f"{unreadable_reason(list(unreadable))} ({outcome.error})"
+        return ProbeOutput(error=error, elapsed_ms=outcome.elapsed_ms, unreadable=unreadable)
+    facts = {**outcome.facts, UNREADABLE_FACT: list(unreadable)}
+    return ProbeOutput(facts=facts, elapsed_ms=outcome.elapsed_ms, unreadable=unreadable)
 
 
 def _outcome(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from osiris.conditions import FactTypeError, MissingFact
 from osiris.config import HealConfig, MaintenanceWindow
 from osiris.heal import approvals
 from osiris.heal.exceptions import RiskException, covering
@@ -74,7 +75,7 @@ class PlanContext:
     config: HealConfig
     now: datetime
     # the incident's finding (see osiris.heal.signature) for rules that match on it
-    finding_of: Callable[[Incident], int] | None = None
+    finding_of: Callable[[Incident], str | None] | None = None
     l2: L2Planner | None = None  # None: L2 is off, drift without a rule goes to a person
 
 
@@ -272,7 +273,7 @@ def _matching_rule(incident: Incident, context: PlanContext) -> Rule | None:
         "host": incident.host,
         "role": host.role.value,
         "platform": host.platform.value,
-        "finding": context.finding_of(incident) if context.finding_of else -1,
+        "finding": context.finding_of(incident) if context.finding_of else None,
         "facts": incident.facts or {},
     }
     for rule in context.rules:  # highest priority first
@@ -282,10 +283,15 @@ def _matching_rule(incident: Incident, context: PlanContext) -> Rule | None:
 
 
 def _holds(rule: Rule, scope: Mapping[str, Any]) -> bool:
+    """A fact the rule reads is missing or of another type: no match. Anything else the
+    matching raises is a bug, and surfaces naming the rule."""
     try:
         return rule.matches(scope)
-    except Exception:  # a fact the rule reads is missing: the rule does not match
+    except (MissingFact, FactTypeError):
         return False
+    except Exception as exc:
+        exc.add_note(f"while matching rule {rule.id} ({rule.source})")
+        raise
 
 
 def _rails(

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from tests.lab import cleanup, drift, network, twins, vm
-from tests.lab.base import ensure_base
+from tests.lab.base import Base, ensure_base
 from tests.lab.hosts import Kind, LabHost, destroy, wait_ready
 from tests.lab.hosts import boot as boot_container
 from tests.lab.paths import (
@@ -145,15 +145,20 @@ def _ready(hosts: list[LabHost], profile: str) -> None:
         list(pool.map(settle, hosts))
 
 
-def add_host(name: str, kind: Kind = Kind.SYSTEMD, profile: str = "clean") -> LabHost:
-    """Boot one more host into the running lab (a pristine host for one test)."""
+def add_host(
+    name: str, kind: Kind = Kind.SYSTEMD, profile: str = "clean", base: Base = Base.LAB
+) -> LabHost:
+    """Boot one more host into the running lab (a pristine host for one test).
+
+    ``base=Base.STOCK`` boots Debian 12 as debootstrap leaves it (a container host only;
+    give it ``profile="base"``: the other profiles need the lab's packages)."""
     with locked():
         state = LabState.load()
         if state is None:
             raise RuntimeError("the lab is not up")
         used = {h.slot for h in state.hosts}
         slot = next(i for i in range(1, 255) if i not in used)
-        host = boot(name, kind, slot, ensure_base(), LAB_DIR / "boot.log")
+        host = boot(name, kind, slot, base.ensure(), LAB_DIR / "boot.log")
         state.hosts.append(host)
         state.save()
         _write_known_hosts(state.hosts)

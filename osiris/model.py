@@ -170,6 +170,8 @@ class Host:
     winrm_scheme: str = "https"
     winrm_cert_validation: bool = True
     winrm_ca_file: str | None = None
+    winrm_cert_pem: str | None = None  # certificate auth: paths only, never the key itself
+    winrm_cert_key_pem: str | None = None
     become: bool = False  # run probes through `sudo -n` (ansible_become)
     known_hosts: tuple[str, ...] = ()  # extra known_hosts files from the inventory
     groups: tuple[str, ...] = ()

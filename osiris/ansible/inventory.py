@@ -72,6 +72,9 @@ def _connection_vars(host: Host, options: TransportOptions) -> dict[str, Any]:
         )
         if host.winrm_ca_file:
             variables["ansible_winrm_ca_trust_path"] = host.winrm_ca_file
+        if host.winrm_cert_pem and host.winrm_cert_key_pem:
+            variables["ansible_winrm_cert_pem"] = host.winrm_cert_pem
+            variables["ansible_winrm_cert_key_pem"] = host.winrm_cert_key_pem
     return variables
 
 

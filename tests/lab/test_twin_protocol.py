@@ -1,8 +1,8 @@
 """The WinRM twin speaks WS-Management well enough for the real pywinrm client.
 
 Every test drives an unmodified `winrm.Session`/`winrm.Protocol` against a
-twin on 127.0.0.1, over HTTPS (Basic, NTLM with channel binding) and HTTP
-(NTLM with message encryption).
+twin on 127.0.0.1, over HTTPS (Basic, NTLM with channel binding, client
+certificates) and HTTP (NTLM with message encryption).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import winrm
 from winrm.exceptions import InvalidCredentialsError, WSManFaultError
 
 from tests.lab.winrm_twin import TwinServer, decode_powershell, issue_server_cert, make_ca
+from tests.lab.winrm_twin.ca import issue_client_cert
 
 USER = "vagrant"
 PASSWORD = "Tw1n-Passw0rd!"
@@ -61,8 +62,22 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     folder = tmp_path_factory.mktemp("pki")
     ca_cert, ca_key = make_ca(folder / "ca")
     cert, key = issue_server_cert(ca_cert, ca_key, folder / "server")
-    other_ca, _ = make_ca(folder / "other-ca")
-    return {"ca": ca_cert, "ca_key": ca_key, "cert": cert, "key": key, "other_ca": other_ca}
+    other_ca, other_ca_key = make_ca(folder / "other-ca")
+    client, client_key = issue_client_cert(ca_cert, ca_key, folder / "c", f"{USER}@localhost")
+    stranger, stranger_key = issue_client_cert(
+        other_ca, other_ca_key, folder / "s", f"{USER}@localhost"
+    )
+    unmapped, unmapped_key = issue_client_cert(ca_cert, ca_key, folder / "u", "mallory@localhost")
+    return {
+        "ca": ca_cert,
+        "ca_key": ca_key,
+        "cert": cert,
+        "key": key,
+        "other_ca": other_ca,
+        **{"client": client, "client_key": client_key},
+        **{"stranger": stranger, "stranger_key": stranger_key},
+        **{"unmapped": unmapped, "unmapped_key": unmapped_key},
+    }
 
 
 @pytest.fixture
@@ -300,6 +315,68 @@ def test_deleted_shell_is_gone(start_twin: StartTwin, pki: Pki) -> None:
 
     with pytest.raises(WSManFaultError):
         protocol.close_shell(shell)
+
+
+def certificate_session(twin: TwinServer, pki: Pki, name: str) -> winrm.Session:
+    return winrm.Session(
+        twin.endpoint,
+        auth=("", ""),  # certificate auth sends no user name or password
+        transport="certificate",
+        cert_pem=str(pki[name]),
+        cert_key_pem=str(pki[f"{name}_key"]),
+        server_cert_validation="validate",
+        ca_trust_path=str(pki["ca"]),
+    )
+
+
+def test_a_client_certificate_from_the_trusted_ca_maps_to_the_account(
+    start_twin: StartTwin, pki: Pki
+) -> None:
+    twin = start_twin(auth=("certificate",), client_ca=pki["ca"])
+
+    result = certificate_session(twin, pki, "client").run_ps("whoami")
+
+    assert result.std_out == b"imaohw"
+    assert (twin.stats.unauthorized, twin.stats.tls_failures) == (0, 0)
+
+
+def test_a_client_certificate_from_another_ca_fails_the_tls_handshake(
+    start_twin: StartTwin, pki: Pki
+) -> None:
+    twin = start_twin(auth=("certificate",), client_ca=pki["ca"])
+
+    with pytest.raises(requests.exceptions.SSLError):
+        certificate_session(twin, pki, "stranger").run_ps("whoami")
+    # refused by TLS itself: no request was read, so none reached authentication
+    assert (twin.stats.tls_failures, twin.stats.requests) == (1, 0)
+
+
+def test_a_certificate_mapped_to_no_account_is_rejected_with_401(
+    start_twin: StartTwin, pki: Pki
+) -> None:
+    twin = start_twin(auth=("certificate",), client_ca=pki["ca"])
+
+    with pytest.raises(InvalidCredentialsError):
+        certificate_session(twin, pki, "unmapped").run_ps("whoami")
+    assert (twin.stats.unauthorized, twin.stats.tls_failures) == (1, 0)
+
+
+def test_certificate_auth_leaves_other_methods_working_without_a_certificate(
+    start_twin: StartTwin, pki: Pki
+) -> None:
+    twin = start_twin(auth=("basic", "certificate"), client_ca=pki["ca"])
+
+    assert session(twin, pki, "basic").run_cmd("x").status_code == 3
+    assert certificate_session(twin, pki, "client").run_cmd("x").status_code == 3
+
+
+def test_a_certificate_is_no_credential_where_certificate_auth_is_off(
+    start_twin: StartTwin, pki: Pki
+) -> None:
+    twin = start_twin()  # Basic and NTLM only: the handshake asks for no certificate
+
+    with pytest.raises(InvalidCredentialsError):
+        certificate_session(twin, pki, "client").run_ps("whoami")
 
 
 def test_serve_forever_returns_once_stopped(start_twin: StartTwin, pki: Pki) -> None:

@@ -1,4 +1,5 @@
-"""HTTP authentication for the WinRM twin: Basic, and NTLM via pyspnego.
+"""HTTP authentication for the WinRM twin: Basic, NTLM via pyspnego, and client
+certificates (TLS client authentication, then the certificate mapped to the account).
 
 NTLM is connection-bound: a `NtlmAcceptor` lives on one TCP connection and,
 once complete, authenticates every later request on it and provides the
@@ -35,11 +36,17 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from spnego.channel_bindings import GssChannelBindings
 
+from .ca import client_upn, has_client_auth_usage
+
 log = logging.getLogger(__name__)
 
 BASIC = "basic"
 NTLM = "ntlm"
-SUPPORTED_METHODS = frozenset({BASIC, NTLM})
+CERTIFICATE = "certificate"
+SUPPORTED_METHODS = frozenset({BASIC, NTLM, CERTIFICATE})
+# The Authorization value a client sends to ask for certificate authentication
+# (WS-Management's mutual TLS security profile); pywinrm sends exactly this.
+MUTUAL_TLS_PROFILE = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 # Schemes a client may use to carry an NTLM token; Windows advertises Negotiate.
 NTLM_SCHEMES = frozenset({"negotiate", "ntlm"})
 _NTLM_SIGNATURE = b"NTLMSSP\x00"
@@ -110,6 +117,26 @@ def check_basic(encoded: str, credentials: Credentials) -> str:
     if not sep or not credentials.matches(username, password):
         raise AuthenticationFailed(f"Basic credentials rejected for {username!r}")
     return username
+
+
+def check_client_certificate(der: bytes | None, subject: str, credentials: Credentials) -> str:
+    """Return the account a verified client certificate maps to; raise
+    AuthenticationFailed.
+
+    The TLS layer has already checked the chain against the CA the twin trusts for
+    client authentication (the mapping's issuer). As Windows' ClientCertificate
+    mapping does, the certificate must allow Client Authentication and carry the
+    mapping's subject as its user principal name (case-insensitive).
+    """
+    if der is None:
+        raise AuthenticationFailed("certificate authentication without a client certificate")
+    cert = x509.load_der_x509_certificate(der)
+    if not has_client_auth_usage(cert):
+        raise AuthenticationFailed("client certificate lacks Client Authentication usage")
+    upn = client_upn(cert)
+    if upn is None or upn.casefold() != subject.casefold():
+        raise AuthenticationFailed(f"no certificate mapping for {upn!r}")
+    return credentials.user
 
 
 class NtlmUserFile:

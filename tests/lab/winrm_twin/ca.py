@@ -4,6 +4,9 @@
 `issue_server_cert` signs a server certificate for loopback names with it.
 Clients trust the twin by pointing at the CA certificate, exactly as they would
 trust a Windows host's WinRM HTTPS listener issued by an internal CA.
+`issue_client_cert` signs a client certificate for WinRM certificate
+authentication, shaped as Windows wants one: Client Authentication usage and
+the account's user principal name (UPN) as a subject alternative name.
 
 Files already in the directory are reused when they are still valid, so
 repeated lab runs do not pay for key generation. Key files are mode 0600.
@@ -23,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+# szOID_NT_PRINCIPAL_NAME: the otherName Windows maps a client certificate by
+UPN_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
 CA_CERT_NAME = "ca.pem"
 CA_KEY_NAME = "ca.key"
 
@@ -121,6 +126,92 @@ def issue_server_cert(
     _write_key(key_path, key)
     _write_cert(cert_path, cert)
     return cert_path, key_path
+
+
+def issue_client_cert(
+    ca_cert_path: str | os.PathLike[str],
+    ca_key_path: str | os.PathLike[str],
+    directory: str | os.PathLike[str],
+    upn: str,
+    *,
+    name: str = "client",
+) -> tuple[Path, Path]:
+    """Return `(cert_path, key_path)` of a client certificate for `upn` (e.g.
+    `osiris@localhost`), signed by the CA. Always newly issued."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / f"{name}.pem", folder / f"{name}.key"
+    ca_cert = x509.load_pem_x509_certificate(Path(ca_cert_path).read_bytes())
+    ca_key = serialization.load_pem_private_key(Path(ca_key_path).read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{ca_key_path} is not an EC key made by make_ca()")
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = _now()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, upn.split("@")[0])]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _BACKDATE)
+        .not_valid_after(now + _SERVER_LIFETIME)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.OtherName(UPN_OID, _der_utf8(upn))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write_key(key_path, key)
+    _write_cert(cert_path, cert)
+    return cert_path, key_path
+
+
+def client_upn(cert: x509.Certificate) -> str | None:
+    """The user principal name a client certificate carries, if exactly one."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    names = [n.value for n in san.get_values_for_type(x509.OtherName) if n.type_id == UPN_OID]
+    if len(names) != 1:
+        return None
+    return _from_der_utf8(names[0])
+
+
+def has_client_auth_usage(cert: x509.Certificate) -> bool:
+    """True if the certificate may authenticate a client (Extended Key Usage)."""
+    try:
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return ExtendedKeyUsageOID.CLIENT_AUTH in usages
+
+
+def _der_utf8(text: str) -> bytes:
+    """A DER UTF8String (the UPN's encoding inside its otherName)."""
+    data = text.encode("utf-8")
+    if len(data) < 0x80:
+        return bytes([0x0C, len(data)]) + data
+    size = len(data).to_bytes((len(data).bit_length() + 7) // 8, "big")
+    return bytes([0x0C, 0x80 | len(size)]) + size + data
+
+
+def _from_der_utf8(der: bytes) -> str | None:
+    if len(der) < 2 or der[0] != 0x0C:
+        return None
+    length, start = der[1], 2
+    if length & 0x80:
+        count = length & 0x7F
+        length, start = int.from_bytes(der[2 : 2 + count], "big"), 2 + count
+    if start + length != len(der):
+        return None
+    try:
+        return der[start:].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _existing_ca_is_valid(cert_path: Path, key_path: Path) -> bool:

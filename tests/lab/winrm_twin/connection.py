@@ -1,14 +1,15 @@
 """One HTTP/1.1 keep-alive connection to the WinRM twin.
 
-`WsmanRequestHandler` authenticates each POST to /wsman (Basic per request,
-NTLM per connection), decrypts and re-encrypts NTLM-sealed bodies, and passes
-the SOAP message to the twin's `WinrsService`.
+`WsmanRequestHandler` authenticates each POST to /wsman (Basic and client
+certificates per request, NTLM per connection), decrypts and re-encrypts
+NTLM-sealed bodies, and passes the SOAP message to the twin's `WinrsService`.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from spnego.channel_bindings import GssChannelBindings
 from . import encryption
 from .auth import (
     BASIC,
+    CERTIFICATE,
+    MUTUAL_TLS_PROFILE,
     NTLM,
     NTLM_SCHEMES,
     AuthenticationFailed,
@@ -28,6 +31,7 @@ from .auth import (
     NtlmUserFile,
     challenge_headers,
     check_basic,
+    check_client_certificate,
     parse_authorization,
 )
 from .soap import WsmanFault, fault_envelope, parse_request
@@ -50,6 +54,7 @@ class ConnectionSettings:
     ntlm_user_file: NtlmUserFile | None
     channel_bindings: GssChannelBindings | None
     machine: str
+    cert_subject: str = ""  # the UPN a client certificate must carry (certificate auth)
     service: WinrsService | None = None
     counters: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -124,6 +129,10 @@ class WsmanRequestHandler(BaseHTTPRequestHandler):
                 return check_basic(value, self.settings.credentials)
             if scheme in NTLM_SCHEMES and NTLM in self.settings.methods:
                 return self._ntlm_step(header.split(" ", 1)[0], value)
+            if scheme == MUTUAL_TLS_PROFILE and CERTIFICATE in self.settings.methods:
+                return check_client_certificate(
+                    self._peer_certificate(), self.settings.cert_subject, self.settings.credentials
+                )
         except AuthenticationFailed as exc:
             log.info("WinRM twin rejected %s: %s", self.address_string(), exc)
             self._ntlm = None
@@ -131,6 +140,12 @@ class WsmanRequestHandler(BaseHTTPRequestHandler):
             return None
         self._unauthorized()
         return None
+
+    def _peer_certificate(self) -> bytes | None:
+        """The client's certificate (DER), verified by the TLS handshake, if it sent one."""
+        if not isinstance(self.connection, ssl.SSLSocket):
+            return None
+        return self.connection.getpeercert(binary_form=True)
 
     def _ntlm_step(self, scheme: str, token: str) -> str | None:
         if self._ntlm is None or self._ntlm.complete:

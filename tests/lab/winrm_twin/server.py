@@ -3,9 +3,10 @@
 Windows cannot run in this lab, so this server stands in for a Windows host's
 WinRM service: the real, unmodified pywinrm client (and anything built on it)
 talks to it over HTTP or HTTPS with Basic or NTLM authentication, including
-NTLM message encryption on plain HTTP. It implements the WinRS shell
-operations (Create, Command, Send, Receive, Signal, Delete) and answers like
-Windows does, faults included. It knows nothing about Windows itself: every
+NTLM message encryption on plain HTTP, or over HTTPS with a client certificate
+(a real TLS client authentication against the CA the twin trusts for it). It
+implements the WinRS shell operations (Create, Command, Send, Receive, Signal,
+Delete) and answers like Windows does, faults included. It knows nothing about Windows itself: every
 command is handed to a pluggable `CommandHandler` that decides the output.
 
     twin = TwinServer(handler, username="vagrant", password="pw", tls=(cert, key))
@@ -35,6 +36,7 @@ from types import TracebackType
 from typing import Any
 
 from .auth import (
+    CERTIFICATE,
     NTLM,
     SUPPORTED_METHODS,
     Credentials,
@@ -67,6 +69,7 @@ class TwinStats:
     encrypted_requests: int
     unauthorized: int  # 401s for missing or wrong credentials, not the NTLM challenge
     refused: int = 0  # connections `admit` turned away
+    tls_failures: int = 0  # TLS handshakes that failed (e.g. a client certificate refused)
 
 
 class _TwinHTTPServer(ThreadingHTTPServer):
@@ -111,7 +114,10 @@ class _TwinHTTPServer(ThreadingHTTPServer):
                 connection = self._ssl_context.wrap_socket(raw, server_side=True)
                 self._track(connection, add=True)
             super().finish_request(connection, client_address)
-        except (ssl.SSLError, OSError) as exc:
+        except ssl.SSLError as exc:
+            self.settings.count("tls_failures")
+            log.info("TLS with %s failed: %s", client_address, exc)
+        except OSError as exc:
             log.debug("connection from %s failed: %s", client_address, exc)
         finally:
             self._track(raw, add=False)
@@ -154,6 +160,13 @@ class TwinServer:
     `admit`, when given, is asked for every new connection whether it gets in
     ("http" or "https"); one it refuses is reset at once, as by a host whose
     firewall or WinRM service cuts the client off.
+
+    `client_ca` turns on certificate authentication (HTTPS only; add
+    "certificate" to `auth`): the TLS handshake asks for a client certificate
+    and refuses one not issued by that CA; a request asking for the mutual TLS
+    profile is then authenticated when its certificate maps to the account, as
+    a Windows ClientCertificate mapping does: Client Authentication usage and
+    `cert_subject` (default `USER@localhost`) as its user principal name.
     """
 
     def __init__(
@@ -167,11 +180,15 @@ class TwinServer:
         tls: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None = None,
         auth: Sequence[str] = ("basic", "ntlm"),
         admit: Admit | None = None,
+        client_ca: str | os.PathLike[str] | None = None,
+        cert_subject: str | None = None,
     ) -> None:
         _require_loopback(host)
         methods = tuple(method.lower() for method in auth)
         if not methods or not set(methods) <= SUPPORTED_METHODS:
             raise ValueError(f"auth must be a non-empty subset of {sorted(SUPPORTED_METHODS)}")
+        if (CERTIFICATE in methods) != (client_ca is not None) or (client_ca and tls is None):
+            raise ValueError("certificate auth needs tls and client_ca; client_ca is for it alone")
         self._handler = handler
         self._credentials = Credentials(username, password)
         self._host = host
@@ -179,6 +196,8 @@ class TwinServer:
         self._tls = tls
         self._methods = methods
         self._admit = admit
+        self._client_ca = client_ca
+        self._cert_subject = cert_subject or f"{self._credentials.user}@localhost"
         self._httpd: _TwinHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._user_file: NtlmUserFile | None = None
@@ -207,6 +226,7 @@ class TwinServer:
             counters["encrypted_requests"],
             counters["unauthorized"],
             counters["refused"],
+            counters["tls_failures"],
         )
 
     def start(self) -> TwinServer:
@@ -277,6 +297,11 @@ class TwinServer:
             ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ssl_context.load_cert_chain(cert_path, key_path)
             channel_bindings = tls_channel_bindings(cert_path)
+            if self._client_ca is not None:
+                # Optional, so Basic and NTLM clients still get in without one; a
+                # certificate that is sent must chain to client_ca or the handshake fails.
+                ssl_context.verify_mode = ssl.CERT_OPTIONAL
+                ssl_context.load_verify_locations(cafile=self._client_ca)
         if NTLM in self._methods and self._user_file is None:
             self._user_file = NtlmUserFile(self._credentials)
         settings = ConnectionSettings(
@@ -285,6 +310,7 @@ class TwinServer:
             ntlm_user_file=self._user_file,
             channel_bindings=channel_bindings,
             machine=self._host,
+            cert_subject=self._cert_subject,
         )
         httpd = _TwinHTTPServer(
             (self._host, self._requested_port), settings, ssl_context, self._admit

@@ -20,6 +20,9 @@ from osiris.conditions import Condition, compile_condition
 from osiris.model import Platform, Role, Severity, Status
 
 CHECK_ID_PATTERN = r"^(lnx|win)_[a-z0-9]+(_[a-z0-9]+)*$"
+# an evaluate rule's id: what learned patterns and promoted L1 rules match on, so it must
+# survive edits that reorder a check's rules (starts with a letter: never read as a number)
+RULE_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 class FactType(StrEnum):
@@ -75,6 +78,7 @@ class ProbeSpec(_Frozen):
 
 
 class RuleSpec(_Frozen):
+    id: str = Field(pattern=RULE_ID_PATTERN, max_length=48)
     status: Status
     when: dict[str, Any] | None = None
     reason: str = Field(min_length=1)
@@ -125,6 +129,7 @@ class CheckSpec(_Frozen):
 
 @dataclass(frozen=True)
 class CompiledRule:
+    id: str  # stable across edits: patterns and promoted rules name it
     status: Status
     condition: Condition | None
     reason: str
@@ -154,6 +159,10 @@ class Check:
     def default_thresholds(self) -> dict[str, Any]:
         return {name: t.default for name, t in self.spec.thresholds.items()}
 
+    def rule(self, rule_id: str) -> CompiledRule | None:
+        """The evaluate rule with this id (None: the check has no such rule)."""
+        return next((r for r in self.rules if r.id == rule_id), None)
+
     def applies_to(self, role: Role) -> bool:
         return not self.spec.applies.roles or role in self.spec.applies.roles
 
@@ -161,8 +170,10 @@ class Check:
 def compile_check(spec: CheckSpec, source: str) -> Check:
     """Compile the evaluate rules; ValueError names the rule that is wrong."""
     known, item_known = _fact_checkers(spec.facts)
-    rules = []
+    rules: list[CompiledRule] = []
     for index, rule in enumerate(spec.evaluate):
+        if any(r.id == rule.id for r in rules):
+            raise RuleError(index, f"another evaluate rule has the id '{rule.id}'", field="id")
         condition = None
         if rule.when is not None:
             try:
@@ -174,7 +185,7 @@ def compile_check(spec: CheckSpec, source: str) -> Check:
         problem = _placeholder_error(rule.reason, spec)
         if problem:
             raise RuleError(index, problem, field="reason")
-        rules.append(CompiledRule(rule.status, condition, rule.reason))
+        rules.append(CompiledRule(rule.id, rule.status, condition, rule.reason))
     return Check(spec=spec, rules=tuple(rules), source=source)
 
 

@@ -122,7 +122,7 @@ def _show(
         table.add_row(
             p.signature[:12],
             p.check_id,
-            f"{p.status} #{p.finding}",
+            f"{p.status} {p.finding or '-'}",
             p.runbook_id,
             "-" if rate is None else f"{p.successes}/{p.occurrences} {rate:.0%}",
             f"{p.l1_successes}/{p.l1_failures}",

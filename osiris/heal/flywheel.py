@@ -29,7 +29,7 @@ import sqlite_utils
 
 from osiris.config import FlywheelConfig
 from osiris.errors import InputError
-from osiris.heal.signature import Drift
+from osiris.heal.signature import SIGNATURE_VERSION, Drift
 from osiris.model import ActionState, Status, Tier
 from osiris.store.runs import transaction
 
@@ -144,7 +144,7 @@ class PatternStats:
     check_id: str
     platform: str
     status: str
-    finding: int
+    finding: str | None  # the evaluate rule's id ('#N': a position, signature version 1)
     facts: tuple[str, ...]
     runbook_id: str
     occurrences: int
@@ -238,7 +238,8 @@ def is_candidate(pattern: PatternStats, config: FlywheelConfig) -> bool:
     return (
         not pattern.promoted
         and not pattern.demoted
-        and pattern.finding >= 0
+        and pattern.signature_version == SIGNATURE_VERSION
+        and pattern.finding is not None
         and pattern.occurrences >= config.min_occurrences
         and rate is not None
         and rate >= config.min_success_rate

@@ -3,7 +3,7 @@
 Promoted rules live in ``<home>/rules/promoted.yaml``, a site rule file like any other
 (``osiris.heal.rules`` loads it, validated against the registry). A promoted rule
 matches exactly its pattern's drift: its check, the same status and the same finding
-(the index of the check's evaluate rule that fired, which fixes the facts it read); the
+(the id of the check's evaluate rule that fired, which fixes the facts it read); the
 platform follows from the check. It runs the pattern's runbook.
 
 The file is rewritten whole, atomically (temp file + rename) under a lock, keeping the
@@ -31,6 +31,7 @@ from osiris.errors import InputError, OsirisError
 from osiris.heal.flywheel import PatternStats, demotion_due, find_pattern, is_candidate
 from osiris.heal.rules import load_rules, rule_files
 from osiris.heal.runbooks import RunbookRegistry
+from osiris.heal.signature import SIGNATURE_VERSION
 from osiris.heal.store import iso
 from osiris.store.runs import transaction
 from osiris.yamlfile import load_yaml
@@ -96,10 +97,16 @@ def promote(
     ``cooldown`` and ``max_retries`` are the rule's rails; callers pass those the pattern
     was learned under (the L2 planner's), so only the LLM call goes away. Refuses a
     pattern that is not a candidate unless ``force``; one without a finding (nothing
-    exact to match on) always.
+    exact to match on) or learned under an older signature definition always.
     """
     pattern = find_pattern(db, ref)
-    if pattern.finding < 0:
+    if pattern.signature_version != SIGNATURE_VERSION:
+        raise OsirisError(
+            f"pattern {pattern.signature} was learned under signature version"
+            f" {pattern.signature_version} (findings by position, before evaluate rules had"
+            f" ids); only patterns of version {SIGNATURE_VERSION} can be promoted"
+        )
+    if pattern.finding is None:
         raise OsirisError(f"pattern {pattern.signature} has no finding to match on")
     if pattern.promoted:
         raise OsirisError(

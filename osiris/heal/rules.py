@@ -14,8 +14,8 @@ Built-in rules live in ``checks/rules/*.yaml`` beside the catalog, a site's own 
         max_retries: 3         # actions per incident before it goes to a person
 
 A condition sees ``status``, ``occurrences``, ``attempts``, ``host``, ``role``,
-``platform``, ``finding`` (the index of the check's evaluate rule that fired, as in the
-pattern signature; -1 when none could) and ``facts.<name>`` (the check's declared facts).
+``platform``, ``finding`` (the id of the check's evaluate rule that fired, as in the
+pattern signature; null when none could) and ``facts.<name>`` (the check's declared facts).
 Every id a rule names is checked at load; a rule that cannot match is an error, not a
 silent no-op.
 """
@@ -157,6 +157,16 @@ def _compile(
         raise bad(str(exc), "cooldown") from None
     condition = None
     if spec.when is not None:
+        for check_id in spec.checks:
+            for value in _finding_values(spec.when):
+                check = catalog.checks[check_id]
+                if not isinstance(value, str) or check.rule(value) is None:
+                    known = ", ".join(r.id for r in check.rules)
+                    raise bad(
+                        f"finding {value!r} is not an evaluate rule id of {check_id}"
+                        f" (one of: {known})",
+                        "when",
+                    )
         facts = _shared_facts(spec.checks, catalog)
         try:
             condition = compile_condition(
@@ -186,3 +196,24 @@ def _shared_facts(check_ids: Iterable[str], catalog: Catalog) -> set[str]:
     """Fact names every one of the rule's checks declares."""
     sets = [set(catalog.checks[c].spec.facts) for c in check_ids]
     return set.intersection(*sets) if sets else set()
+
+
+def _finding_values(when: Any) -> list[Any]:
+    """Every value a condition compares ``finding`` with: each must be an evaluate rule id
+    of the rule's checks (a number is a position, as findings were before they had ids)."""
+    values: list[Any] = []
+    if isinstance(when, list):
+        for item in when:
+            values += _finding_values(item)
+    elif isinstance(when, dict):
+        if when.get("fact") == "finding":
+            for op in ("eq", "ne"):
+                if op in when:
+                    values.append(when[op])
+            for op in ("in", "not_in"):
+                if isinstance(when.get(op), list):
+                    values += when[op]
+        for key, value in when.items():
+            if key != "fact":
+                values += _finding_values(value) if isinstance(value, dict | list) else []
+    return values

@@ -398,9 +398,9 @@ def _seal(
     return ActionSeal(inputs.signer, drift, runbook_output, recheck_output, variables)
 
 
-def _finding(inputs: HealInputs, incident: Incident) -> int:
+def _finding(inputs: HealInputs, incident: Incident) -> str | None:
     drift = _drift(inputs, incident)
-    return -1 if drift is None else drift.finding
+    return None if drift is None else drift.finding
 
 
 def _learner(seal: ActionSeal) -> ActionSealer | None:

@@ -1,12 +1,13 @@
-"""The one pattern signature (DESIGN.md contract 4): check id + normalised failing facts
-+ runbook id + platform. The L2 decision cache, the flywheel, central and the reports all
-use this module; nothing else may build a signature.
+"""The one pattern signature (docs/architecture.md, contract 4): check id + normalised
+failing facts + runbook id + platform. The L2 decision cache, the flywheel, central and
+the reports all use this module; nothing else may build a signature.
 
 "Normalised failing facts" are *which* finding fired and *what it reads*, not the values:
-the index of the check's first evaluate rule that holds, its status, and the sorted names
-of the facts that rule reads. Values are left out on purpose: they are host data (user
-names, paths, counts, days idle) that would split one drift into a pattern per host, and
-host data must never steer what is learned. Two hosts whose sshd allows root passwords
+the id of the check's first evaluate rule that holds (its ``id:`` in the check file,
+stable when rules are reordered or added), its status, and the sorted names of the facts
+that rule reads. Values are left out on purpose: they are host data (user names, paths,
+counts, days idle) that would split one drift into a pattern per host, and host data
+must never steer what is learned. Two hosts whose sshd allows root passwords
 share a pattern; a host whose IP forwarding is on has another one than a host that
 accepts source routing, because a different rule of ``lnx_kernel_network`` fires.
 
@@ -29,8 +30,10 @@ from osiris.catalog.model import Check
 from osiris.conditions import FactTypeError, MissingFact
 from osiris.model import Platform, Status
 
-# bump when the definition changes: old and new signatures must never be compared
-SIGNATURE_VERSION = 1
+# bump when the definition changes: old and new signatures must never be compared.
+# 1: the finding was the index of the rule in the check's list (moved when rules moved);
+# 2: the finding is the rule's id.
+SIGNATURE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Drift:
     check_id: str
     platform: Platform
     status: Status
-    finding: int  # index of the check's evaluate rule that fired; -1 when none could
+    finding: str | None  # id of the check's evaluate rule that fired; None when none could
     facts: tuple[str, ...]  # sorted names of the facts that rule reads
 
     @property
@@ -86,20 +89,21 @@ def drift_of(
 ) -> Drift:
     """The normalised drift of one result: the first evaluate rule of ``check`` that
     holds for ``facts`` (the rule that gave the result its status)."""
-    finding, used = -1, set[str]()
+    finding: str | None = None
+    used = set[str]()
     # an `error` result has no finding: the facts were missing or malformed
     if (
         status is not Status.ERROR
         and facts is not None
         and not shape_error(facts, check.spec.facts)
     ):
-        for index, rule in enumerate(check.rules):
+        for rule in check.rules:
             try:
                 fired = rule.condition is None or rule.condition.holds(facts, thresholds)
             except (MissingFact, FactTypeError):
                 break  # the result was `error`; no finding fired
             if fired:
-                finding = index
+                finding = rule.id
                 used = rule.condition.facts_used() if rule.condition is not None else set()
                 break
     return Drift(check.id, check.spec.platform, status, finding, tuple(sorted(used)))

@@ -43,18 +43,34 @@ def migrate(db: sqlite_utils.Database) -> int:
             f"database schema {current} is newer than this osiris ({SCHEMA_VERSION});"
             " upgrade osiris"
         )
-    for version in range(current + 1, SCHEMA_VERSION + 1):
-        script = MIGRATIONS[version - 1]
-        # executescript commits implicitly; wrap so a failed migration leaves nothing
-        try:
-            db.conn.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
-            )
-        except sqlite3.Error:
-            if db.conn.in_transaction:
-                db.conn.execute("ROLLBACK")
-            raise
+    if current == SCHEMA_VERSION:
+        return current
+    # foreign keys off while migrating (SQLite's way to rebuild a table others reference;
+    # the pragma is a no-op inside a transaction), checked before each migration commits
+    foreign_keys = db.execute("PRAGMA foreign_keys").fetchone()[0]
+    db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            _apply(db, version)
+    finally:
+        db.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
     return SCHEMA_VERSION
+
+
+def _apply(db: sqlite_utils.Database, version: int) -> None:
+    """One migration in one transaction: all of it, or (on any error) none of it."""
+    # executescript commits implicitly; wrap so a failed migration leaves nothing
+    try:
+        db.conn.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[version - 1]}")
+        broken = db.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise OsirisError(f"migration {version} would break foreign keys: {broken[:3]}")
+        db.conn.execute(f"PRAGMA user_version = {version}")
+        db.conn.execute("COMMIT")
+    except (sqlite3.Error, OsirisError):
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
 
 
 def database_path(db: sqlite_utils.Database) -> Path | None:

@@ -424,6 +424,45 @@ CREATE UNIQUE INDEX approvals_one_pending ON approvals (incident_id, runbook_id)
     CREATE INDEX envelopes_by_run_host_kind ON envelopes (run_id, host, kind);
     DROP INDEX envelopes_by_run_host;
     """,
+    # pattern findings are evaluate rule ids (signature version 2), not positions: the
+    # column becomes TEXT, NULL when no rule fired. Version 1 rows keep their position as
+    # '#N' (never a rule id: those start with a letter) and are history only. A table
+    # rebuild (SQLite cannot change a column's type); migrate() runs it with foreign keys
+    # off and checks them before it commits.
+    """
+    CREATE TABLE patterns_v2 (
+        signature TEXT PRIMARY KEY,
+        signature_version INTEGER NOT NULL,
+        check_id TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        status TEXT NOT NULL,
+        finding TEXT,
+        facts TEXT NOT NULL,
+        runbook_id TEXT NOT NULL,
+        occurrences INTEGER NOT NULL DEFAULT 0,
+        l1_successes INTEGER NOT NULL DEFAULT 0,
+        l1_failures INTEGER NOT NULL DEFAULT 0,
+        l2_successes INTEGER NOT NULL DEFAULT 0,
+        l2_failures INTEGER NOT NULL DEFAULT 0,
+        unverified INTEGER NOT NULL DEFAULT 0,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        promoted_rule_id TEXT,
+        promoted_at TEXT,
+        demoted INTEGER NOT NULL DEFAULT 0,
+        demoted_at TEXT,
+        demoted_reason TEXT
+    );
+    INSERT INTO patterns_v2 SELECT signature, signature_version, check_id, platform, status,
+        CASE WHEN finding < 0 THEN NULL ELSE '#' || finding END, facts, runbook_id,
+        occurrences, l1_successes, l1_failures, l2_successes, l2_failures, unverified,
+        first_seen, last_seen, promoted_rule_id, promoted_at, demoted, demoted_at,
+        demoted_reason
+        FROM patterns;
+    DROP TABLE patterns;
+    ALTER TABLE patterns_v2 RENAME TO patterns;
+    CREATE INDEX patterns_by_check ON patterns (check_id, last_seen);
+    """,
 )
 
 

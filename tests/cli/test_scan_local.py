@@ -30,9 +30,19 @@ def make_catalog(directory: Path, probes: dict[str, str]) -> Path:
             "probe": {"context": "test", "script": script},
             "facts": {"state": {"type": "string"}},
             "evaluate": [
-                {"status": "fail", "when": {"fact": "state", "eq": "bad"}, "reason": "bad"},
-                {"status": "warning", "when": {"fact": "state", "eq": "meh"}, "reason": "meh"},
-                {"status": "pass", "reason": "fine"},
+                {
+                    "id": "bad",
+                    "status": "fail",
+                    "when": {"fact": "state", "eq": "bad"},
+                    "reason": "bad",
+                },
+                {
+                    "id": "meh",
+                    "status": "warning",
+                    "when": {"fact": "state", "eq": "meh"},
+                    "reason": "meh",
+                },
+                {"id": "fine", "status": "pass", "reason": "fine"},
             ],
             "references": {"hipaa": ["164.312(b)"]},
         }

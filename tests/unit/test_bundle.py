@@ -25,8 +25,13 @@ def make_check(check_id: str, script: str, **extra: object) -> Check:
         "probe": {"context": "test", "script": textwrap.dedent(script), "timeout": 5},
         "facts": {"value": {"type": "string"}},
         "evaluate": [
-            {"status": "fail", "when": {"fact": "value", "eq": "bad"}, "reason": "bad"},
-            {"status": "pass", "reason": "value {value}"},
+            {
+                "id": "bad",
+                "status": "fail",
+                "when": {"fact": "value", "eq": "bad"},
+                "reason": "bad",
+            },
+            {"id": "good", "status": "pass", "reason": "value {value}"},
         ],
         "references": {"hipaa": ["164.312(b)"]},
         **extra,

@@ -29,10 +29,12 @@ facts:
 thresholds:
   limit: {default: 2, source: "test fixture"}
 evaluate:
-  - status: fail
+  - id: over_limit
+    status: fail
     when: {fact: count, gt: {threshold: limit}}
     reason: "count {count} is over {threshold.limit}"
-  - status: pass
+  - id: within_limit
+    status: pass
     reason: "count {count}"
 references:
   hipaa: ["164.312(b)"]
@@ -85,14 +87,14 @@ def test_missing_or_mistyped_facts_are_errors_never_pass(
         (
             "when: {fact: count,",
             "when: {fact: cuont,",
-            17,
+            18,
             "evaluate.0.when",
             "unknown fact 'cuont'",
         ),
         (
             'over {threshold.limit}"',
             'over {threshold.limt}"',
-            18,
+            19,
             "evaluate.0.reason",
             "unknown threshold 'limt'",
         ),
@@ -104,10 +106,19 @@ def test_missing_or_mistyped_facts_are_errors_never_pass(
             "Input should",
         ),
         ("platform: linux", "platform: windows", 1, None, "starts with 'win_'"),
-        ('hipaa: ["164.312(b)"]', "hipaa: []", 22, "references.hipaa", "at least 1 item"),
+        ('hipaa: ["164.312(b)"]', "hipaa: []", 24, "references.hipaa", "at least 1 item"),
         (
-            "  - status: pass\n",
-            "  - status: pass\n    when: {fact: mode, eq: on}\n",
+            "  - id: over_limit\n    status: fail",
+            "  - status: fail",
+            16,
+            "evaluate.0.id",
+            "Field required",
+        ),
+        ("id: within_limit", "id: over_limit", 20, "evaluate.1.id", "has the id 'over_limit'"),
+        ("id: within_limit", "id: Within-limit", 20, "evaluate.1.id", "should match pattern"),
+        (
+            "    status: pass\n",
+            "    status: pass\n    when: {fact: mode, eq: on}\n",
             1,
             None,
             "last evaluate rule needs no 'when'",
@@ -150,5 +161,5 @@ def test_a_citation_the_registry_does_not_know_is_a_load_error(tmp_path: Path) -
     with pytest.raises(InputError) as caught:
         load_check(write(tmp_path, text))
     assert "unknown nist_800_53 control id 'AU-8(1)'" in caught.value.message
-    assert caught.value.line == 23
+    assert caught.value.line == 25
     assert caught.value.field == "references.nist_800_53.0"

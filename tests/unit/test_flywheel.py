@@ -45,7 +45,7 @@ CATALOG = load_catalog()
 RUNBOOKS = load_runbooks(CATALOG)
 SSH = CATALOG.get("lnx_ssh_hardening")
 RUNBOOK = "linux_sshd_harden"
-# root may log in with a password: evaluate rule 2 (fail)
+# root may log in with a password: evaluate rule root_password_login (fail)
 ROOT_PASSWORD = {
     "running": True,
     "permit_root_login": "yes",
@@ -53,7 +53,7 @@ ROOT_PASSWORD = {
     "permit_empty_passwords": "no",
     "max_auth_tries": 4,
 }
-# too many tries: evaluate rule 4 (warning), another drift of the same check
+# too many tries: evaluate rule max_auth_tries_high (warning), another drift of the check
 MANY_TRIES = {**ROOT_PASSWORD, "permit_root_login": "prohibit-password", "max_auth_tries": 10}
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 CONFIG = FlywheelConfig()
@@ -120,7 +120,10 @@ def test_only_measured_outcomes_count(db) -> None:
     assert (pattern.occurrences, pattern.unverified) == (4, 2)
     assert pattern.success_rate == 0.25
     assert (pattern.check_id, pattern.runbook_id, pattern.status) == (SSH.id, RUNBOOK, "fail")
-    assert (pattern.finding, pattern.facts) == (2, ("password_authentication", "permit_root_login"))
+    assert (pattern.finding, pattern.facts) == (
+        "root_password_login",
+        ("password_authentication", "permit_root_login"),
+    )
     assert pattern.first_seen.startswith("2025-03-01T09:00") and pattern.last_seen.startswith(
         "2025-03-01T09:05"
     )
@@ -302,7 +305,7 @@ def test_promote_writes_an_l1_rule_for_exactly_this_drift(db, home: Path) -> Non
     (written,) = yaml.safe_load(promoted_path(home).read_text())["rules"]
     assert written["checks"] == [SSH.id] and written["runbook"] == RUNBOOK
     assert written["when"] == {
-        "all": [{"fact": "status", "eq": "fail"}, {"fact": "finding", "eq": 2}]
+        "all": [{"fact": "status", "eq": "fail"}, {"fact": "finding", "eq": "root_password_login"}]
     }
     assert signature in written["description"]
     rules = site_rules_loaded(home)
@@ -373,7 +376,7 @@ def test_promote_refuses_what_is_not_a_candidate_or_would_not_load(db, home: Pat
 def test_a_pattern_without_a_finding_cannot_be_promoted(db, home: Path) -> None:
     seed(db, SSH, Status.FAIL, {"running": True}, RUNBOOK, [GOOD_L2] * 5, T0)  # malformed facts
     (pattern,) = list_patterns(db)
-    assert pattern.finding == -1 and candidates(db, CONFIG) == []
+    assert pattern.finding is None and candidates(db, CONFIG) == []
     with pytest.raises(OsirisError, match="no finding"):
         do_promote(db, home, pattern.signature, force=True)
 
@@ -422,3 +425,53 @@ def test_auto_demotion_waits_for_enough_outcomes(db, home: Path) -> None:
     assert auto_demote(db, home, CONFIG, T0 + timedelta(days=3)) == []
     strict = FlywheelConfig(demote_min_outcomes=2)
     assert len(auto_demote(db, home, strict, T0 + timedelta(days=3))) == 1
+
+
+def test_patterns_learned_by_position_migrate_as_history(db, home: Path) -> None:
+    """A site whose patterns were learned under signature version 1 (findings by position,
+    an INTEGER column) upgrades in place: every row and outcome is kept, the position
+    reads '#N', and such a pattern is never a candidate nor promotable."""
+    seed_root_password(db, [GOOD_L2] * 5)
+    signature = signature_of(ROOT_PASSWORD)
+    outcomes = db.execute("SELECT * FROM pattern_outcomes ORDER BY action_id").fetchall()
+    # put the table back as migration 8 left it, holding a version 1 row
+    db.conn.executescript(
+        f"""
+        PRAGMA foreign_keys = OFF;
+        BEGIN;
+        CREATE TABLE patterns_old AS SELECT * FROM patterns;
+        DROP TABLE patterns;
+        CREATE TABLE patterns ({_V8_COLUMNS});
+        INSERT INTO patterns SELECT * FROM patterns_old;
+        DROP TABLE patterns_old;
+        UPDATE patterns SET finding = 2, signature_version = 1;
+        PRAGMA user_version = 8;
+        COMMIT;
+        """
+    )
+    db.close()
+    upgraded = open_database(home / "osiris.db")
+    (pattern,) = list_patterns(upgraded)
+    assert (pattern.signature, pattern.signature_version, pattern.finding) == (signature, 1, "#2")
+    assert pattern.occurrences == 5
+    assert upgraded.execute("SELECT * FROM pattern_outcomes ORDER BY action_id").fetchall() == (
+        outcomes
+    )
+    assert upgraded.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert upgraded.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert candidates(upgraded, CONFIG) == []
+    with pytest.raises(OsirisError, match="signature version 1"):
+        do_promote(upgraded, home, signature, force=True)
+
+
+_V8_COLUMNS = """
+    signature TEXT PRIMARY KEY, signature_version INTEGER NOT NULL, check_id TEXT NOT NULL,
+    platform TEXT NOT NULL, status TEXT NOT NULL, finding INTEGER NOT NULL,
+    facts TEXT NOT NULL, runbook_id TEXT NOT NULL,
+    occurrences INTEGER NOT NULL DEFAULT 0, l1_successes INTEGER NOT NULL DEFAULT 0,
+    l1_failures INTEGER NOT NULL DEFAULT 0, l2_successes INTEGER NOT NULL DEFAULT 0,
+    l2_failures INTEGER NOT NULL DEFAULT 0, unverified INTEGER NOT NULL DEFAULT 0,
+    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, promoted_rule_id TEXT,
+    promoted_at TEXT, demoted INTEGER NOT NULL DEFAULT 0, demoted_at TEXT,
+    demoted_reason TEXT
+"""

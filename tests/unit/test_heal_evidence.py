@@ -39,7 +39,7 @@ from osiris.site import Site, init_site
 from osiris.store.runs import RunStatus, finish_run, record_host, start_run
 
 EMAIL = "jdoe@clinic.example"
-DRIFT = Drift("lnx_t", Platform.LINUX, Status.FAIL, 0, ("state",))
+DRIFT = Drift("lnx_t", Platform.LINUX, Status.FAIL, "bad_state", ("state",))
 RUNBOOK_OUTPUT = f"TASK [fix] ***\nchanged: [ws1]\nmsg: fixed for {EMAIL}\n"
 RECHECK_OUTPUT = b'@@osiris begin lnx_t\n{"state": "good"}\n@@osiris end lnx_t 0 3\n'
 

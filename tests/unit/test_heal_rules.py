@@ -52,6 +52,17 @@ def test_builtin_rules_load_and_name_real_runbooks() -> None:
         ({"cooldown": "soon"}, "is not a duration", "rules.0.cooldown"),
         ({"when": {"fact": "facts.nope", "eq": 1}}, "unknown fact 'facts.nope'", "rules.0.when"),
         ({"when": {"fact": "status", "like": "x"}}, "unknown operator 'like'", "rules.0.when"),
+        # a finding is an evaluate rule's id; a position (as before ids) would never match
+        (
+            {"when": {"all": [{"fact": "status", "eq": "fail"}, {"fact": "finding", "eq": 2}]}},
+            "finding 2 is not an evaluate rule id of lnx_ssh_hardening",
+            "rules.0.when",
+        ),
+        (
+            {"when": {"fact": "finding", "in": ["root_password_login", "root_login_by_key"]}},
+            "finding 'root_login_by_key' is not an evaluate rule id",
+            "rules.0.when",
+        ),
     ],
 )
 def test_a_bad_rule_is_a_load_error_naming_file_line_field(
@@ -63,6 +74,17 @@ def test_a_bad_rule_is_a_load_error_naming_file_line_field(
     assert message in caught.value.message
     assert caught.value.file == str(path) and caught.value.field == field
     assert caught.value.line is not None
+
+
+def test_a_rule_may_match_a_finding_by_its_id(tmp_path: Path) -> None:
+    when = {"fact": "finding", "in": ["root_password_login", "max_auth_tries_high"]}
+    (rule,) = [
+        r
+        for r in load_rules([write(tmp_path, [{**GOOD, "when": when}])], CATALOG, RUNBOOKS)
+        if r.id == "r1"
+    ]
+    assert rule.matches({"finding": "max_auth_tries_high"})
+    assert not rule.matches({"finding": "hardened"})
 
 
 def test_rules_are_frozen_and_ordered_by_priority(tmp_path: Path) -> None:

@@ -128,7 +128,8 @@ def _check(
     check: Check, drift: Drift, status: Status, thresholds: Mapping[str, Any]
 ) -> dict[str, Any]:
     spec = check.spec
-    finding = spec.evaluate[drift.finding].reason if drift.finding >= 0 else None
+    rule = None if drift.finding is None else check.rule(drift.finding)
+    finding = None if rule is None else rule.reason
     return {
         "id": check.id,
         "title": spec.title,

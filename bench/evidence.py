@@ -1,6 +1,7 @@
 """Evidence speed: sign + append rate, full-verify time, inclusion-proof size and time.
 
     .venv/bin/python -m bench.evidence [--count 100000] [--count 1000000] [--results 10]
+    .venv/bin/python -m bench.evidence --quick     # tiny sizes, the test suite's run
 
 For each --count it builds a fresh site (real key, real SQLite in a temporary
 directory) and records that many host outcomes through the path a scan takes: seal
@@ -136,8 +137,8 @@ def proofs(home: Path, samples: int) -> tuple[int, float, float]:
     return length, built / samples * 1000, checked / samples * 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.evidence", description=__doc__)
     parser.add_argument("--count", type=int, action="append", help="bundles (repeatable)")
     parser.add_argument("--results", type=int, default=10, help="check results per bundle")
     parser.add_argument("--hosts", type=int, default=50, help="hosts per run")
@@ -145,7 +146,11 @@ def main() -> None:
         "--scan-path", type=int, default=20_000, help="bundles for the per-host figure"
     )
     parser.add_argument("--dir", type=Path, default=None, help="where to build (default: tmp)")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (the test suite's run)")
+    args = parser.parse_args(argv)
+    samples = 1000
+    if args.quick:
+        args.count, args.hosts, args.scan_path, samples = [300], 10, 100, 50
     print(f"{os.cpu_count()} CPUs; {args.results} results per bundle, {args.hosts} hosts per run")
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="osiris-bench-") as tmp:
         total, sealing, _ = build(
@@ -167,7 +172,7 @@ def main() -> None:
                 f"full verify: {report.seconds:.1f} s ({count / report.seconds:,.0f} bundles/s;"
                 f" goal: 1M in <= 60 s)"
             )
-            length, build_ms, check_ms = proofs(home, 1000)
+            length, build_ms, check_ms = proofs(home, samples)
             print(
                 f"inclusion proof: {length} hashes ({length * 32} bytes); built in"
                 f" {build_ms:.3f} ms, checked in {check_ms:.4f} ms (goal <= 1 ms)"

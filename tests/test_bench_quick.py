@@ -38,3 +38,13 @@ def test_bench_heal_decides_every_incident_it_built() -> None:
     assert int(decided[1]) == 60  # the quick size: every incident built was read and decided
     assert int(decided[2]) > 0
     assert "per incident:" in out
+
+
+def test_bench_evidence_builds_verifies_and_proves_its_bundles() -> None:
+    out = bench("evidence", "--quick")
+
+    assert re.search(r"^scan path \(a transaction per host\): [\d,]+ bundles/s", out, re.M), out
+    assert re.search(r"^== 300 bundles, 30 runs,", out, re.M), out
+    assert re.search(r"^full verify: [\d.]+ s", out, re.M), out  # the bench asserts it passed
+    proof = re.search(r"^inclusion proof: (\d+) hashes", out, re.M)
+    assert proof is not None and int(proof[1]) == 9  # ceil(log2(300))

@@ -1,6 +1,6 @@
 """The closed vocabularies and the records that cross layer boundaries.
 
-Every status, platform, role and severity in Osiris comes from here (DESIGN.md
+Every status, platform, role and severity in Osiris comes from here (docs/architecture.md,
 contract 1): counting, reports and rules use these enums and nothing else.
 """
 

@@ -1,4 +1,4 @@
-"""The one registry of framework control ids (DESIGN.md contract 2).
+"""The one registry of framework control ids (docs/architecture.md, contract 2).
 
 Every citation a check, mapping or report makes is looked up here; an id the registry
 does not know is an error naming file, line and field, never a silent no-op::

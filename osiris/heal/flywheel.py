@@ -2,7 +2,7 @@
 have earned an L1 rule.
 
 A pattern is a drift plus the runbook run for it, identified by the one signature of
-``osiris.heal.signature`` (DESIGN.md contract 4). Every finished heal action adds its
+``osiris.heal.signature`` (docs/architecture.md, contract 4). Every finished heal action adds its
 outcome to its pattern once (``pattern_outcomes`` is keyed by action id, so recording an
 action again counts nothing). Only measured outcomes count (contract 3):
 

@@ -6,7 +6,7 @@ Pure functions. What they find is replaced by a typed placeholder (``[ssn]``,
 ``[mrn]``, ``[dob]``, ``[phone]``, ``[email]``, ``[address]``, ``[name]``); everything
 else is left byte for byte as it was. A scrubber is deterministic and idempotent
 (``scrub(scrub(x)) == scrub(x)``), so the same input always gives the same evidence
-and a verifier can re-derive what was signed from the database (DESIGN.md contract 6:
+and a verifier can re-derive what was signed from the database (docs/architecture.md, contract 6:
 scrub, canonicalise, sign, then never touch).
 
 :func:`scrub` and :func:`scrub_text` use the current rules (:data:`SCRUBBER_VERSION`):

@@ -1,6 +1,6 @@
 """The decision cache: the same drift is not asked about twice within ``cache_hours``.
 
-The key is the drift signature (osiris.heal.signature, DESIGN.md contract 4): check,
+The key is the drift signature (osiris.heal.signature, docs/architecture.md, contract 4): check,
 platform, status, the finding that fired and the facts it reads, never their values, so
 the same drift on fifty hosts costs one call. Only answers are cached, not failures (a
 timeout or a 529 is asked again on the next heal, within the budget). A cached answer

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +16,7 @@ from osiris.cli.common import ExitCode, HomeOption, JsonOption, console, err_con
 from osiris.cli.junit import write_junit
 from osiris.cli.render import exit_code_for, print_human, scan_document
 from osiris.config import resolve_home
-from osiris.model import HostOutcome
+from osiris.model import Connection, Host, HostOutcome
 from osiris.scan.plan import ScanRequest, plan_scan
 from osiris.scan.session import run_scan
 from osiris.site import open_site
@@ -33,6 +35,17 @@ InventoryOption = Annotated[
     list[Path] | None,
     typer.Option("-i", "--inventory", help="Ansible inventory (YAML or INI); may repeat."),
 ]
+
+
+def partial_view_warning(hosts: Sequence[Host], euid: int) -> str | None:
+    """One line to say before a scan of this machine by a user who is not root: probes
+    cannot read protected files (e.g. /etc/shadow), and those checks will be error."""
+    if euid == 0 or not any(h.connection is Connection.LOCAL and not h.become for h in hosts):
+        return None
+    return (
+        f"osiris: scanning this machine as uid {euid}, not root: checks that read protected"
+        " files will be error and the results partial; run as root for a full scan"
+    )
 
 
 def _csv(values: list[str] | None) -> list[str]:
@@ -81,6 +94,9 @@ def scan(
         accept_new_host_keys=accept_new_host_keys,
     )
     plan = plan_scan(request)  # all input validated before anything is written
+    warning = partial_view_warning(plan.hosts, os.geteuid())
+    if warning:
+        err_console.print(warning, markup=False, highlight=False, soft_wrap=True)
     site = open_site(request.home, auto_init=True)
     db = site.database()
     signer = site.signer()  # a bad key stops the scan before anything is written

@@ -14,6 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.lab.hosts import LabHost
+from tests.lab.lab import LabState
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -48,3 +53,33 @@ def test_bench_evidence_builds_verifies_and_proves_its_bundles() -> None:
     assert re.search(r"^full verify: [\d.]+ s", out, re.M), out  # the bench asserts it passed
     proof = re.search(r"^inclusion proof: (\d+) hashes", out, re.M)
     assert proof is not None and int(proof[1]) == 9  # ceil(log2(300))
+
+
+@pytest.mark.lab
+def test_bench_scan_times_osiris_the_floor_and_ansible_on_a_lab_host(lab: LabState) -> None:
+    out = bench("scan", "--quick", "--running-lab")
+
+    row = re.search(r"^\s+1\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+$", out, re.M)
+    assert row is not None, out  # one host: osiris, the floor and Ansible each ran, and passed
+    assert all(float(seconds) > 0 for seconds in row.groups())
+
+
+@pytest.mark.lab
+def test_bench_runbooks_runs_a_runbook_with_and_without_pipelining(
+    lab: LabState, fresh_host: LabHost
+) -> None:
+    out = bench("runbooks", "--quick", "--running-lab", "--host", fresh_host.name)
+
+    # the bench asserts every run ended successful
+    assert re.search(r"^linux_session_timeout\s+[\d.]+s\s+[\d.]+s\s+[\d.]+$", out, re.M), out
+
+
+@pytest.mark.lab
+def test_bench_peers_runs_lynis_and_osiris_on_a_lab_host(lab: LabState) -> None:
+    out = bench("peers", "--quick", "--running-lab")
+
+    assert re.search(r"^lynis audit system:\s+[\d.]+ s$", out, re.M), out
+    assert re.search(r"^osiris scan:\s+[\d.]+ s", out, re.M), out
+    covered = re.search(r"^Lynis also tests (\d+) of (\d+) osiris Linux checks$", out, re.M)
+    assert covered is not None, out
+    assert "(absent)" not in out  # every Lynis id the table names exists in this Lynis

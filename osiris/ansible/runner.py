@@ -2,7 +2,9 @@
 
 The private data directory is created 0700, holds no secret (passwords reach
 ansible-playbook through its environment only: ``suppress_env_files``), and is removed
-afterwards, whatever happens.
+afterwards, whatever happens. ansible-playbook runs on a leash (osiris.ansible.leash):
+it dies with osiris, even after a ``kill -9``, and whatever of the run is still alive
+when it ends (an interrupt, a timeout) is ended with it, before the directory goes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from typing import Any
 
 import ansible_runner
 
+from osiris.ansible import leash
 from osiris.ansible.inventory import GeneratedInventory
+from osiris.ansible.leash import end_run
 
 
 class Outcome(StrEnum):
@@ -67,16 +71,18 @@ def run_playbook(
     check: bool = False,
     diff: bool = False,
     files: dict[str, tuple[str, str]] | None = None,
+    private_dir: Path | None = None,
 ) -> PlaybookRun:
     """Run ``playbook`` against the generated inventory.
 
     ``files`` maps an extra-var name to (file name, content): each file is written into
-    the private data dir and its path passed as that extra var.
+    the private data dir and its path passed as that extra var. ``private_dir``: where
+    that directory is made (it must not exist), for a caller that must find the run
+    again after a crash (osiris.heal.action); else a new temporary directory.
     """
     playbook = playbook.resolve()
-    private = Path(tempfile.mkdtemp(prefix="osiris-ansible-"))
+    private = _make_private(private_dir)
     try:
-        os.chmod(private, 0o700)
         inventory_path = private / "inventory.json"
         inventory_path.write_text(json.dumps(inventory.data))
         variables = dict(extravars or {})
@@ -112,14 +118,39 @@ def run_playbook(
         output = runner.stdout.read() if runner.stdout else ""
         return PlaybookRun(runner.status, runner.rc, results, output[-2000:].strip(), output)
     finally:
-        shutil.rmtree(private, ignore_errors=True)
+        remove_run(private)
+
+
+def _make_private(where: Path | None) -> Path:
+    if where is None:
+        return Path(tempfile.mkdtemp(prefix="osiris-ansible-"))  # made 0700
+    where.parent.mkdir(parents=True, exist_ok=True)
+    where.mkdir(mode=0o700)
+    os.chmod(where, 0o700)  # whatever the umask
+    return where
+
+
+def remove_run(private: Path) -> None:
+    """End what is left of the run in ``private`` and remove the directory. A second
+    Ctrl-C arriving meanwhile is held until both are done: half of this would leave a
+    playbook running or a directory behind."""
+    held: BaseException | None = None
+    for _ in range(3):
+        try:
+            end_run(private)
+            shutil.rmtree(private, ignore_errors=True)
+            break
+        except KeyboardInterrupt as exc:
+            held = exc
+    if held is not None:
+        raise held
 
 
 def _environment(private: Path) -> dict[str, str]:
     # the ansible-playbook installed beside this Python, even when its bin is not on PATH
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
     return {
-        "PATH": path,
+        "PATH": leash.install(private, path),
         "ANSIBLE_HOST_KEY_CHECKING": "True",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "True",

@@ -38,18 +38,44 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class L2Values(_Frozen):
+    """A closed vocabulary (sshd keywords, auditpol settings): a value in it carries no
+    host data and goes to the L2 planner as it is; any other value is replaced."""
+
+    values: tuple[str, ...] = Field(min_length=1)
+
+
+class L2Disclosure(StrEnum):
+    COUNT = "count"  # a list: only how many items it has
+    OMIT = "omit"  # nothing
+
+
 class FactSpec(_Frozen):
-    """One fact the probe prints. ``items`` describes list elements."""
+    """One fact the probe prints. ``items`` describes list elements.
+
+    ``l2`` says what of it the L2 planner (a third party) may see
+    (osiris.heal.l2.disclosure): numbers and booleans as they are; text only when it is in
+    ``values`` or a default threshold of the check, else a placeholder; ``count`` or
+    ``omit`` to send less.
+    """
 
     type: FactType
     description: str = ""
     nullable: bool = False
     items: FactType | dict[str, FactSpec] | None = None
+    l2: L2Disclosure | L2Values | None = None
 
     @model_validator(mode="after")
     def _items_only_for_lists(self) -> FactSpec:
         if self.items is not None and self.type is not FactType.LIST:
             raise ValueError("'items' is only allowed on list facts")
+        if self.l2 is L2Disclosure.COUNT and self.type is not FactType.LIST:
+            raise ValueError("'l2: count' is only for list facts")
+        if isinstance(self.l2, L2Values) and not (
+            self.type is FactType.STRING
+            or (self.type is FactType.LIST and self.items is FactType.STRING)
+        ):
+            raise ValueError("'l2: {values: ...}' is only for text facts and lists of text")
         return self
 
 

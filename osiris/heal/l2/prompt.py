@@ -10,8 +10,10 @@ What goes in, and where:
 - ``<history>``: how this drift pattern went before (earlier answers and actions),
   without host names;
 - ``<host>``: platform and role, from the inventory;
-- ``<host_data>``: what the host reported (facts and the check's reason), PHI-scrubbed,
-  bounded in size. The host name is not sent.
+- ``<host_data>``: what the host reported, as the check lets a third party see it
+  (osiris.heal.l2.disclosure: numbers, booleans, declared vocabularies and default
+  threshold values; other text as placeholders), bounded in size. Neither the host name
+  nor the rendered reason (it quotes fact values) is sent.
 
 Each block is JSON with ``<``, ``>`` and ``&`` escaped (``\\u003c`` ...), so no value can
 close its block or open another: a file name reading ``</host_data> choose X`` stays
@@ -31,10 +33,10 @@ import rfc8785
 
 from osiris.catalog.model import Check
 from osiris.heal.l2.answer import ESCALATE, TOOL_NAME
+from osiris.heal.l2.disclosure import Disclosure
 from osiris.heal.runbooks import Runbook
 from osiris.heal.signature import Drift
 from osiris.model import Host, Status
-from osiris.privacy.scrub import scrub
 
 MAX_ITEMS = 50  # list items of host data sent; the rest are counted, not sent
 MAX_CHARS = 500  # characters of one host string sent
@@ -67,7 +69,6 @@ def build_request(
     check: Check,
     drift: Drift,
     status: Status,
-    reason: str,
     facts: Mapping[str, Any] | None,
     thresholds: Mapping[str, Any],
     host: Host,
@@ -75,13 +76,14 @@ def build_request(
     history: Mapping[str, Any],
 ) -> Request:
     ids = tuple(r.id for r in offered)
+    disclosure = Disclosure(check)
     content = "\n".join(
         [
-            _block("check", _check(check, drift, status, thresholds)),
+            _block("check", _check(check, drift, status, disclosure.thresholds(thresholds))),
             _block("runbooks", [_runbook(r) for r in offered]),
             _block("history", dict(history)),
             _block("host", {"platform": host.platform.value, "role": host.role.value}),
-            _block("host_data", _bounded(scrub({"facts": facts, "reason": reason}))),
+            _block("host_data", _bounded({"facts": disclosure.facts(facts)})),
         ]
     )
     params: dict[str, Any] = {

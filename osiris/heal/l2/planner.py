@@ -105,7 +105,6 @@ class L2Planner:
             check=check,
             drift=drift,
             status=incident.status,
-            reason=incident.reason,
             facts=incident.facts,
             thresholds=thresholds,
             host=host,

@@ -11,8 +11,17 @@ import argparse
 import json
 import sys
 
-from tests.lab import lab
+from tests.lab import lab, twins
 from tests.lab.drift import PROFILES
+
+
+def by_hand(state: lab.LabState) -> list[str]:
+    """What a person types to scan the lab outside pytest."""
+    lines = ["scan it by hand:"]
+    if state.twins:  # the inventory reads the twins' password from the environment
+        lines.append(f'  export {twins.PASSWORD_ENV}="$(cat {twins.PASSWORD_FILE})"')
+    lines.append(f"  osiris scan -i {lab.INVENTORY_FILE}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         for twin in state.twins:
             print(f"{twin.name:10} {twin.role:17} https://127.0.0.1:{twin.https_port}/wsman")
         print(f"inventory: {lab.INVENTORY_FILE}  ({state.timings['total']:.1f} s)")
+        print("\n".join(by_hand(state)))
     elif args.command == "status":
         print(json.dumps(lab.status(), indent=2))
     else:

@@ -35,6 +35,17 @@ def bench(name: str, *args: str, timeout: float = 120) -> str:
     return result.stdout
 
 
+BENCHES = sorted(
+    path.stem for path in (REPO / "bench").glob("*.py") if path.stem not in ("__init__", "lab")
+)
+
+
+@pytest.mark.parametrize("name", BENCHES)
+def test_every_bench_has_a_quick_mode(name: str) -> None:
+    """A new bench comes with --quick too (and a run of it below)."""
+    assert "--quick" in bench(name, "--help")
+
+
 def test_bench_heal_decides_every_incident_it_built() -> None:
     out = bench("heal", "--quick")
 

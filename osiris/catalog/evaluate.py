@@ -9,12 +9,11 @@ in order; the first that holds decides. The last rule has no condition and is th
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
-from types import SimpleNamespace
 from typing import Any
 
 from osiris.catalog.model import Check, FactSpec, FactType
+from osiris.catalog.reason import matching_items, render_reason
 from osiris.conditions import FactTypeError, MissingFact
 from osiris.model import Status
 
@@ -97,26 +96,8 @@ def evaluate(
     for rule in check.rules:
         try:
             if rule.condition is None or rule.condition.holds(facts, thresholds):
-                return rule.status, render_reason(rule.reason, facts, thresholds)
+                shown = {**facts, **matching_items(rule.condition, facts, thresholds)}
+                return rule.status, render_reason(rule.reason, shown, thresholds)
         except (MissingFact, FactTypeError) as exc:
             return Status.ERROR, str(exc)
     raise AssertionError("unreachable: the last rule has no condition")
-
-
-class _Lenient(string.Formatter):
-    """Fill ``{fact}`` and ``{threshold.NAME}``; leave unknown names as written."""
-
-    def get_value(self, key: int | str, args: Any, kwargs: Mapping[str, Any]) -> Any:
-        if isinstance(key, str) and key in kwargs:
-            return kwargs[key]
-        return "{" + str(key) + "}"
-
-
-def render_reason(template: str, facts: Mapping[str, Any], thresholds: Mapping[str, Any]) -> str:
-    """The rule's reason with facts and thresholds filled in (placeholders checked at load)."""
-    try:
-        return _Lenient().vformat(
-            template, (), {**facts, "threshold": SimpleNamespace(**thresholds)}
-        )
-    except (ValueError, IndexError, KeyError, AttributeError):
-        return template

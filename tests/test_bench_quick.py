@@ -46,6 +46,15 @@ def test_every_bench_has_a_quick_mode(name: str) -> None:
     assert "--quick" in bench(name, "--help")
 
 
+def test_bench_startup_times_every_command_against_python() -> None:
+    out = bench("startup", "--quick")
+
+    assert re.search(r"^python -c pass: \d+ ms \(best of 2\)", out, re.M), out
+    for command in ("--help", "--version", "checks list --json", "runs --json"):
+        assert re.search(rf"^osiris {re.escape(command)}: \d+ ms, -?\d+ ms beyond", out, re.M), out
+    assert re.search(r"^goal \(.*\): (meets|misses)$", out, re.M), out
+
+
 def test_bench_heal_decides_every_incident_it_built() -> None:
     out = bench("heal", "--quick")
 

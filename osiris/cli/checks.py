@@ -70,11 +70,16 @@ def lint_checks(
         Path | None, typer.Option("--dir", help="Catalog directory (default: the shipped one).")
     ] = None,
 ) -> None:
-    """Schema, citations, PowerShell syntax and test coverage of every check. Exit 1 on
-    any problem."""
+    """Schema, citations, PowerShell syntax and test coverage of every check, and the
+    thresholds each runbook follows. Exit 1 on any problem."""
     catalog_dir = directory or default_catalog_dir()
     tests_dir = catalog_dir.parent / "tests"
-    problems = lint(catalog_dir, tests_dir if tests_dir.is_dir() else None)
+    playbooks_dir = catalog_dir.parent / "playbooks"  # beside the catalog, as in a checkout
+    problems = lint(
+        catalog_dir,
+        tests_dir if tests_dir.is_dir() else None,
+        playbooks_dir if playbooks_dir.is_dir() else None,
+    )
     for problem in problems:
         typer.echo(problem)
     count = len(list(catalog_dir.glob("*.yaml")))

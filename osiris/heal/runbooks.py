@@ -16,12 +16,17 @@ A runbook is an Ansible playbook whose first play carries its metadata in
           touches: [authentication, packages]
           hipaa: ["164.308(a)(5)(ii)(D)"]
           follows: {osiris_min_length: lnx_password_policy.min_length}
+          not_following:
+            lnx_password_policy.min_length_warning: "min_length is at or above the warning line"
         osiris_min_length: 14
       tasks: ...
 
 Two kinds of play variables reach a runbook from the site (osiris.heal.variables). One
 it ``follows`` takes the site's value of a check threshold, so a site that tightens a
-threshold gets a fix that meets it. One listed in ``settings`` is the site's to set in
+threshold gets a fix that meets it. A threshold of a fixed check that the runbook does
+not follow is named in ``not_following`` with the reason (``osiris checks lint`` refuses
+silence: a fix that ignores a threshold may never meet its own check). One listed in
+``settings`` is the site's to set in
 config.yaml (``heal.runbook_vars``), such as its time servers. The play's other
 variables are the runbook's own. A Linux playbook gets them as extra vars; a Windows
 runbook's PowerShell as ``$osiris_...`` variables (osiris.heal.powershell).
@@ -30,7 +35,7 @@ Linux runbooks run through ansible-runner. A Windows runbook is ``<id>.ps1`` bes
 playbook; osiris sends it over WinRM after the shared ``lib/osiris.ps1`` (see
 osiris.heal.powershell), and the playbook runs the same assembled script for Ansible
 users (``lib/run_runbook.yml``, check mode included). Every id a runbook names (checks
-it fixes, HIPAA citations, its rollback) is validated at load (DESIGN.md contract 2).
+it fixes, HIPAA citations, its rollback) is validated at load (docs/architecture.md, contract 2).
 """
 
 from __future__ import annotations
@@ -92,6 +97,8 @@ class RunbookSpec(BaseModel):
     rollback: str | None = Field(default=None, pattern=RUNBOOK_ID_PATTERN)
     # playbook variable -> "check_id.threshold" whose site value it takes
     follows: dict[str, str] = Field(default_factory=dict)
+    # "check_id.threshold" -> why the runbook's fix meets the check without following it
+    not_following: dict[str, str] = Field(default_factory=dict)
     settings: tuple[str, ...] = ()  # playbook variables a site may set (heal.runbook_vars)
 
     @model_validator(mode="after")
@@ -100,7 +107,14 @@ class RunbookSpec(BaseModel):
             raise ValueError(f"a {self.platform} runbook id starts with '{self.platform}_'")
         if set(self.follows) & set(self.settings):
             raise ValueError("a variable that follows a threshold is not a site setting")
+        both = set(self.follows.values()) & set(self.not_following)
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))}: both followed and not_following")
         return self
+
+    def thresholds_followed(self) -> set[str]:
+        """The ``check_id.threshold`` names this runbook follows."""
+        return set(self.follows.values())
 
 
 @dataclass(frozen=True)
@@ -180,6 +194,11 @@ def load_runbook(path: Path, catalog: Catalog) -> Runbook:
         if problem:
             line = lines.get((*loc, "follows", name))
             raise InputError(problem, file=path, line=line, field=f"follows.{name}")
+    for target, why in spec.not_following.items():
+        problem = _threshold_problem(target, spec, catalog) or _reason_problem(why)
+        if problem:
+            line = lines.get((*loc, "not_following", target))
+            raise InputError(problem, file=path, line=line, field=f"not_following.{target}")
     for index, name in enumerate(spec.settings):
         if name not in variables:
             raise InputError(
@@ -202,16 +221,32 @@ def _follow_problem(
     """Why ``follows: {name: target}`` is wrong, or None."""
     if name not in variables:
         return f"the play sets no variable '{name}' (its osiris_* vars: {', '.join(variables)})"
+    problem = _threshold_problem(target, spec, catalog)
+    if problem:
+        return problem
+    check_id, _, threshold = target.partition(".")
+    default = catalog.checks[check_id].spec.thresholds[threshold].default
+    if variables[name] != default:
+        # a site that sets nothing must get the same fix from osiris and from Ansible alone
+        return f"the play's default {variables[name]!r} is not the threshold's {default!r}"
+    return None
+
+
+def _threshold_problem(target: str, spec: RunbookSpec, catalog: Catalog) -> str | None:
+    """Why ``target`` ("check_id.threshold") is not a threshold of a check ``spec`` fixes."""
     check_id, _, threshold = target.partition(".")
     if check_id not in spec.fixes:
         return f"'{check_id}' is not a check this runbook fixes"
     declared = catalog.checks[check_id].spec.thresholds
     if threshold not in declared:
-        return f"'{check_id}' has no threshold '{threshold}' (it has: {', '.join(declared)})"
-    default = declared[threshold].default
-    if variables[name] != default:
-        # a site that sets nothing must get the same fix from osiris and from Ansible alone
-        return f"the play's default {variables[name]!r} is not the threshold's {default!r}"
+        known = ", ".join(declared) or "none"
+        return f"'{check_id}' has no threshold '{threshold}' (it has: {known})"
+    return None
+
+
+def _reason_problem(why: str) -> str | None:
+    if len(why.strip()) < 10:
+        return "say why the runbook does not follow it (a sentence)"
     return None
 
 

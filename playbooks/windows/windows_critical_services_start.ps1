@@ -1,13 +1,14 @@
 # osiris:runbook windows_critical_services_start
-# Starts the services every host must run (Windows Event Log and Windows Defender
-# Firewall) and, on a domain controller, the directory's (NTDS, Kdc, Netlogon, DNS,
-# W32Time), and makes them start automatically. Starting the firewall service applies
+# Starts the services every host must run (the site's required_services: Windows Event
+# Log and Windows Defender Firewall by default) and, on a domain controller, the
+# directory's (required_services_dc: NTDS, Kdc, Netlogon, DNS, W32Time), and makes them
+# start automatically. Starting the firewall service applies
 # the firewall rules again: osiris reconnects afterwards. A service that is not
 # installed cannot be started: the script fails, naming it.
 $ErrorActionPreference = 'Stop'
-$names = @('EventLog', 'MpsSvc')
+$names = @($osiris_required_services)
 if ((Get-CimInstance -ClassName Win32_ComputerSystem).DomainRole -ge 4) {
-    $names += 'NTDS', 'Kdc', 'Netlogon', 'DNS', 'W32Time'
+    $names += @($osiris_required_services_dc)
 }
 $changed = 0
 $missing = @()

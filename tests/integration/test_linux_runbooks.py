@@ -10,7 +10,17 @@ of its case (``CASES``) and then:
    same before and after;
 3. the real run succeeds and changes something, and the scan now passes every check;
 4. a second real run changes nothing (idempotent);
-5. osiris can still open a new SSH connection to the host.
+5. osiris can still open a new SSH connection to the host;
+6. the host's effective configuration, read the way the software that uses it reads it
+   (``sshd -T``, ``sysctl``, ``modprobe -n -v``, ``apt-config dump``, a login shell), is
+   what the runbook promises (``EFFECTIVE``).
+
+Where a runbook's class applies, its case includes a *competing setting* (drifts named
+``*_competing``): the host's own configuration that is read before, or instead of, the
+file the runbook writes (an earlier sshd drop-in, a sysctl.d file sorting later, ...). A
+runbook that only adds its own file passes the scan there at best by accident; step 6
+shows it reached the configuration in force. ``SITE_VALUES`` runs a runbook with a site's
+threshold instead of the default (as heal passes it), so step 6 also shows it follows it.
 
 The runbooks for kernel audit and the clock run on a VM host (tests/lab/vm.py), which
 owns them. A Linux runbook without a case fails ``test_every_linux_runbook_has_a_case``. The cases
@@ -49,25 +59,100 @@ from tests.osiris_cli import osiris_runner
 
 # runbook id -> the drifts (tests/lab/drift.py) that make every check it fixes fail
 CASES: dict[str, tuple[str, ...]] = {
-    "linux_sshd_harden": ("ssh_root_password", "sshd_config_readable"),
-    "linux_ssh_crypto": ("ssh_crypto_cbc",),
+    "linux_sshd_harden": ("ssh_root_password", "sshd_config_readable", "ssh_competing"),
+    "linux_ssh_crypto": ("ssh_crypto_cbc", "ssh_crypto_competing"),
     "linux_firewall": ("firewall_off",),
     "linux_file_permissions": ("shadow_world_readable", "sshd_config_readable"),
-    "linux_password_policy": ("pwquality_off", "pwquality_8"),
+    "linux_password_policy": (
+        "pwquality_no_dictionary",
+        "pwquality_off",
+        "pwquality_8",
+        "pwquality_competing",
+    ),
     "linux_account_lockout": ("lockout_off", "lockout_deny_8"),
-    "linux_auto_updates": ("auto_updates_off", "auto_updates_no_lists"),
-    "linux_usb_storage": ("usb_allowed",),
-    "linux_session_timeout": ("session_timeout_hour",),
+    "linux_auto_updates": ("auto_updates_off", "auto_updates_no_lists", "auto_updates_competing"),
+    "linux_usb_storage": ("usb_allowed", "usb_competing"),
+    "linux_session_timeout": ("session_timeout_hour", "session_timeout_competing"),
     "linux_log_retention": ("log_retention_daily",),
     "linux_tls_policy": ("tls_legacy",),
-    "linux_kernel_network": ("sysctl_source_route", "sysctl_redirects"),
-    "linux_kernel_network_no_forwarding": ("sysctl_forwarding", "sysctl_redirects"),
+    "linux_kernel_network": ("sysctl_source_route", "sysctl_redirects", "sysctl_competing"),
+    "linux_kernel_network_no_forwarding": (
+        "sysctl_forwarding",
+        "sysctl_redirects",
+        "sysctl_forwarding_competing",
+    ),
     "linux_security_updates": ("security_update_pending",),
     "linux_suid_remove": ("suid_rogue",),
     "linux_lock_inactive_accounts": ("account_idle_100", "account_idle_60"),
     "linux_privileged_accounts": ("uid0_extra", "empty_password"),
     "linux_audit_rules": ("auditd_stopped", "audit_rules_missing"),
     "linux_time_sync": ("time_unsynced",),
+}
+_CRYPTO = load_catalog().checks["lnx_ssh_crypto"].spec.thresholds
+_SHA1_MACS = [
+    "hmac-sha1",
+    "hmac-sha1-etm@openssh.com",
+]  # offered by default; a site may refuse them
+# the site's thresholds a runbook runs with (extra vars, as osiris.heal.variables sends
+# them); the scan keeps the defaults, which these are stricter than
+SITE_VALUES: dict[str, dict[str, object]] = {
+    "linux_sshd_harden": {"osiris_max_auth_tries": 3},
+    "linux_ssh_crypto": {
+        "osiris_discouraged_algorithms": _CRYPTO["discouraged"].default + _SHA1_MACS
+    },
+    "linux_password_policy": {"osiris_min_length": 16},
+}
+_SSHD_EFFECTIVE = (
+    "grep -E '^(maxauthtries|permitrootlogin|passwordauthentication|permitemptypasswords) '"
+)
+_WEAK = [*_CRYPTO["broken"].default, *_CRYPTO["discouraged"].default, *_SHA1_MACS]
+# a user changes their own password with passwd (PAM, pam_pwquality) to 15, then 16 characters
+_PASSWD = """id labpw >/dev/null 2>&1 || useradd -m -s /bin/sh labpw
+echo 'labpw:Old-pass-1234-xyz' | chpasswd
+try() {
+  if out=$(su labpw -c "printf 'Old-pass-1234-xyz\\n%s\\n%s\\n' $1 $1 | passwd" 2>&1); then
+    echo "${#1}: accepted"
+  else
+    echo "${#1}: $(printf '%s\\n' "$out" | grep -o 'shorter than [0-9]* characters' | head -n 1)"
+  fi
+}
+try Qw7rtyu9Lop2zXm; try Qw7rtyu9Lop2zXmK"""
+_SYSCTLS = "net.ipv4.conf.all.accept_source_route net.ipv4.conf.all.accept_redirects"
+# runbook id -> (a command run on the host after the fix, exactly what it must print)
+EFFECTIVE: dict[str, tuple[str, str]] = {
+    "linux_sshd_harden": (
+        # everyone, then root connecting from elsewhere (the Match block for root applies)
+        f"sshd -T | {_SSHD_EFFECTIVE};"
+        f" sshd -T -C user=root,host=h,addr=192.0.2.7,laddr=192.0.2.1,lport=22 | {_SSHD_EFFECTIVE}",
+        "maxauthtries 3\npermitrootlogin without-password\npasswordauthentication no\n"
+        "permitemptypasswords no\n" * 2,
+    ),
+    "linux_ssh_crypto": (
+        # how many weak algorithms sshd offers, and that a strong one is still there
+        "sshd -T > /tmp/lab-sshd-T && awk '$1 ~ /^(ciphers|macs|kexalgorithms)$/ { print $2 }'"
+        " /tmp/lab-sshd-T | tr , '\\n' | grep -cxF"
+        + "".join(f" -e {name}" for name in _WEAK)
+        + "; grep -q '^macs .*hmac-sha2-256' /tmp/lab-sshd-T && echo strong kept",
+        "0\nstrong kept\n",
+    ),
+    # what a reboot applies: systemd-sysctl reads every sysctl.d file in order
+    "linux_kernel_network": (
+        f"/lib/systemd/systemd-sysctl && sysctl -n {_SYSCTLS} {_SYSCTLS.replace('all', 'default')}",
+        "0\n0\n0\n0\n",
+    ),
+    "linux_kernel_network_no_forwarding": (
+        f"/lib/systemd/systemd-sysctl && sysctl -n net.ipv4.ip_forward {_SYSCTLS}",
+        "0\n0\n0\n",
+    ),
+    "linux_usb_storage": ("modprobe -n -v usb-storage", "install /bin/false \n"),
+    "linux_auto_updates": (
+        "apt-config shell U APT::Periodic::Unattended-Upgrade L APT::Periodic::Update-Package-Lists"
+        " E APT::Periodic::Enable",
+        "U='1'\nL='1'\n",
+    ),
+    # a login shell, as a person gets one
+    "linux_session_timeout": ("bash -lc 'echo \"$TMOUT\"' 2>/dev/null", "900\n"),
+    "linux_password_policy": (_PASSWD, "15: shorter than 16 characters\n16: accepted\n"),
 }
 # Runbooks for what a container does not own (kernel audit, the clock) run on a VM host.
 ON_A_VM = {"linux_audit_rules", "linux_time_sync"}
@@ -100,6 +185,7 @@ def test_every_linux_runbook_has_a_case() -> None:
     assert set(CASES) == set(RUNBOOKS), "each Linux runbook needs a case, and only those"
     for drifts in CASES.values():
         assert drifts and set(drifts) <= set(drift.DRIFTS)
+    assert set(SITE_VALUES) | set(EFFECTIVE) <= set(CASES)
 
 
 def host_state(host: LabHost) -> str:
@@ -149,6 +235,7 @@ def exercise(runbook: Runbook, lab_env: dict[str, str], directory: Path) -> None
                 timeout=runbook.spec.timeout,
                 check=check,
                 diff=check,
+                extravars=SITE_VALUES.get(runbook.id),
             )
 
         def scanned() -> dict[str, str]:
@@ -179,6 +266,9 @@ def exercise(runbook: Runbook, lab_env: dict[str, str], directory: Path) -> None
         assert_successful(again, "second run")
         assert changed_tasks(again) == [], "the second run is not idempotent"
         assert can_log_in(host), "osiris cannot log in to the host any more"
+        if runbook.id in EFFECTIVE:
+            command, expected = EFFECTIVE[runbook.id]
+            assert on_host(host, command) == expected, f"not in force: {command}"
     finally:
         lab_control.remove_host(name)
 

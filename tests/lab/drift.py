@@ -315,6 +315,69 @@ DRIFTS.update(
     }
 )
 
+# Competing settings: the host's own configuration read before (or instead of) what a
+# runbook writes, so a runbook that only adds its file changes nothing effective.
+_SSH_COMPETING = f"""printf 'PermitRootLogin yes\\nPasswordAuthentication yes\\nMaxAuthTries 10\\n' \\
+  > /etc/ssh/sshd_config.d/10-vendor.conf
+sed -i '1i PermitEmptyPasswords=yes' /etc/ssh/sshd_config
+printf 'Match User root\\n  PermitRootLogin yes\\n  PasswordAuthentication yes\\n' >> /etc/ssh/sshd_config
+{_RELOAD_SSHD}"""
+DRIFTS.update(
+    {
+        # an earlier drop-in, a line above sshd_config's Include and a Match block for root
+        "ssh_competing": _SSH_COMPETING,
+        # a sysctl.d file sorting after osiris's (letters sort after digits), with keys
+        # written both ways sysctl.d allows, and a line in /etc/sysctl.conf; applied now
+        "sysctl_competing": (
+            "printf 'net.ipv4.conf.all.accept_source_route = 1\\n"
+            "net/ipv4/conf/all/accept_redirects=1\\n' > /etc/sysctl.d/zz-vendor.conf"
+            " && echo 'net.ipv4.conf.default.accept_redirects = 1' >> /etc/sysctl.conf"
+            " && sysctl -q -p /etc/sysctl.d/zz-vendor.conf && sysctl -q -p /etc/sysctl.conf"
+        ),
+        # an earlier drop-in with a CBC cipher and a 96-bit MAC, and SHA-1 key exchange
+        # added above sshd_config's Include
+        "ssh_crypto_competing": (
+            "printf 'Ciphers aes128-ctr,aes256-cbc\\nMACs hmac-sha2-256,hmac-sha1-96\\n'"
+            " > /etc/ssh/sshd_config.d/01-vendor-crypto.conf"
+            " && sed -i '1i KexAlgorithms +diffie-hellman-group1-sha1' /etc/ssh/sshd_config"
+            f" && {_RELOAD_SSHD}"
+        ),
+        # a vendor's rule that loads usb-storage, read before osiris's (digits sort first)
+        "usb_competing": (
+            "echo 'install usb-storage /sbin/modprobe --ignore-install usb-storage'"
+            " > /etc/modprobe.d/00-vendor-usb.conf"
+        ),
+        # a file read after 20auto-upgrades turning upgrades off, and apt.conf (read last)
+        # turning every periodic run off
+        "auto_updates_competing": (
+            "echo 'APT::Periodic::Unattended-Upgrade \"0\";' > /etc/apt/apt.conf.d/99zz-vendor"
+            " && echo 'APT::Periodic::Enable \"0\";' >> /etc/apt/apt.conf"
+        ),
+        # a read-only TMOUT of an hour at the top of /etc/profile, bash's typeset spelling,
+        # and a profile.d file that makes TMOUT read-only on a line of its own
+        "session_timeout_competing": (
+            "sed -i '1i typeset -xr TMOUT=3600' /etc/profile"
+            " && printf 'TMOUT=7200\\nreadonly TMOUT\\nexport TMOUT\\n'"
+            " > /etc/profile.d/00-vendor-tmout.sh"
+        ),
+        # pwquality only warns: the minimum length is a suggestion
+        "pwquality_competing": (
+            "mkdir -p /etc/security/pwquality.conf.d"
+            " && echo 'enforcing = 0' > /etc/security/pwquality.conf.d/60-vendor.conf"
+        ),
+        # A lab stand-in, not a drift: the base has no cracklib dictionary, so pwquality's
+        # dictionary check would refuse every password; off, the length decides.
+        "pwquality_no_dictionary": (
+            "mkdir -p /etc/security/pwquality.conf.d"
+            " && echo 'dictcheck = 0' > /etc/security/pwquality.conf.d/40-lab-nodict.conf"
+        ),
+        "sysctl_forwarding_competing": (
+            "echo 'net.ipv4.ip_forward=1' > /etc/sysctl.d/zz-router.conf"
+            " && sysctl -q -p /etc/sysctl.d/zz-router.conf"
+        ),
+    }
+)
+
 _AUDIT_RULES = """cat > /etc/audit/rules.d/50-lab.rules <<'RULES'
 -w /etc/passwd -p wa -k identity
 -w /etc/shadow -p wa -k identity

@@ -56,8 +56,9 @@ def test_a_followed_threshold_and_a_site_setting_reach_their_runbooks(
         "osiris_min_length": 16,
         "osiris_min_history": 24,
     }
+    assert resolved["linux_sshd_harden"] == {"osiris_max_auth_tries": 4}
     # a runbook that takes nothing from the site runs with its playbook alone
-    assert "linux_sshd_harden" not in resolved
+    assert "linux_file_permissions" not in resolved
     assert "windows_smb1_disable" not in resolved
 
 

@@ -175,6 +175,20 @@ def test_runbook_fixes_its_checks_over_winrm(twin: Twin, tmp_path: Path, runbook
             {"osiris_max_seconds": 600},
             lambda s: s.InactivityTimeoutSecs == 600,
         ),
+        (
+            "windows_autorun_disable",
+            "win_usb_storage",
+            {"autorun_off_mask": 145},
+            {"osiris_autorun_off_mask": 145},
+            lambda s: s.usb_storage.NoDriveTypeAutoRun == 145,
+        ),
+        (
+            "windows_usb_storage_block",
+            "win_usb_storage",
+            {"autorun_off_mask": 145},
+            {"osiris_autorun_off_mask": 145},
+            lambda s: s.usb_storage.NoDriveTypeAutoRun == 145,
+        ),
     ],
 )
 def test_a_tightened_threshold_is_what_a_windows_runbook_enforces(
@@ -201,6 +215,36 @@ def test_a_tightened_threshold_is_what_a_windows_runbook_enforces(
         assert shows(WindowsState.load(path)) is expected
         status, reason = judge(transport, check, thresholds)
         assert (status is PASS) is expected, reason
+
+
+def test_a_dc_starts_the_services_the_site_requires_not_a_fixed_list(
+    twin: Twin, tmp_path: Path
+) -> None:
+    """A domain controller whose DNS runs elsewhere: with the built-in list the runbook
+    fails on the missing DNS service; with the site's list (no DNS) it starts what is
+    stopped, succeeds, and the check passes by the site's thresholds."""
+    runbook, check = RUNBOOKS["windows_critical_services_start"], CHECKS["win_critical_services"]
+    site = {"required_services_dc": ["NTDS", "Kdc", "Netlogon", "W32Time"]}
+    case = RunbookCase("domain_controller", ("dc_service_stopped",), setup=_no_dns)
+    transport = twin.transport(case.role, "https")
+
+    drifted_host(twin, tmp_path / "default.json", case)
+    output = transport.run(runbook_script(runbook, check_mode=False), timeout=60)
+    assert output.exit_code == 1 and "not installed, so not started: DNS" in output.stderr
+
+    drifted_host(twin, tmp_path / "site.json", case)
+    variables = {"osiris_required_services_dc": site["required_services_dc"]}
+    output = transport.run(
+        runbook_script(runbook, check_mode=False, variables=variables), timeout=60
+    )
+    assert (output.stderr, output.exit_code) == ("", 0)
+    assert "changed: NTDS Status Stopped -> Running" in printed(output)
+    status, reason = judge(transport, check, {**check.default_thresholds(), **site})
+    assert status is PASS, reason
+
+
+def _no_dns(state: WindowsState) -> None:
+    state.services = [s for s in state.services if s.Name != "DNS"]
 
 
 REFUSALS = [

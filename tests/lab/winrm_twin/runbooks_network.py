@@ -8,13 +8,13 @@ Each function mirrors ``playbooks/windows/<id>.ps1`` and prints the same lines (
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from .controls import SchannelProtocol
-from .runbook_base import RunbookFailure, before, simulates
+from .runbook_base import RunbookFailure, before, ps_int, simulates
 from .state import WindowsState
 
 OLD_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
-AUTORUN_OFF = 255  # NoDriveTypeAutoRun: every drive type
 
 
 @simulates("windows_llmnr_disable")
@@ -78,23 +78,23 @@ def _tls_ntlm_harden(state: WindowsState, now: datetime) -> list[str]:
     return lines or ["unchanged: old protocols are off for servers and only NTLMv2 is used"]
 
 
-@simulates("windows_usb_storage_block")
-def _usb_storage_block(state: WindowsState, now: datetime) -> list[str]:
-    policy, lines = state.usb_storage, []
+@simulates("windows_usb_storage_block", variables=("osiris_autorun_off_mask",))
+def _usb_storage_block(state: WindowsState, now: datetime, autorun_off_mask: Any) -> list[str]:
+    policy, lines, mask = state.usb_storage, [], ps_int(autorun_off_mask)
     if policy.Deny_Write != 1:
         lines.append(f"changed: Deny_Write {before(policy.Deny_Write)} -> 1")
         policy.Deny_Write = 1
-    if policy.NoDriveTypeAutoRun != AUTORUN_OFF:
-        lines.append(f"changed: NoDriveTypeAutoRun {before(policy.NoDriveTypeAutoRun)} -> 255")
-        policy.NoDriveTypeAutoRun = AUTORUN_OFF
+    if policy.NoDriveTypeAutoRun != mask:
+        lines.append(f"changed: NoDriveTypeAutoRun {before(policy.NoDriveTypeAutoRun)} -> {mask}")
+        policy.NoDriveTypeAutoRun = mask
     return lines or ["unchanged: removable disks are read-only and autorun is off"]
 
 
-@simulates("windows_autorun_disable")
-def _autorun_disable(state: WindowsState, now: datetime) -> list[str]:
-    policy = state.usb_storage
-    if policy.NoDriveTypeAutoRun == AUTORUN_OFF:
-        return ["unchanged: autorun is already off for every drive type"]
+@simulates("windows_autorun_disable", variables=("osiris_autorun_off_mask",))
+def _autorun_disable(state: WindowsState, now: datetime, autorun_off_mask: Any) -> list[str]:
+    policy, mask = state.usb_storage, ps_int(autorun_off_mask)
+    if policy.NoDriveTypeAutoRun == mask:
+        return [f"unchanged: autorun is already off (NoDriveTypeAutoRun {mask})"]
     was = before(policy.NoDriveTypeAutoRun)
-    policy.NoDriveTypeAutoRun = AUTORUN_OFF
-    return [f"changed: NoDriveTypeAutoRun {was} -> 255"]
+    policy.NoDriveTypeAutoRun = mask
+    return [f"changed: NoDriveTypeAutoRun {was} -> {mask}"]

@@ -17,8 +17,6 @@ from .runbook_base import RunbookFailure, ps_int, simulates
 from .state import WindowsState, iso, parse_iso
 
 DEFENDER_STOPPED = "Operation failed with the following error: 0x800106ba"
-REQUIRED_SERVICES = ("EventLog", "MpsSvc")
-REQUIRED_SERVICES_DC = ("NTDS", "Kdc", "Netlogon", "DNS", "W32Time")
 # where a domain member's Windows Time synchronises from: the presets' domain controller
 DOMAIN_TIME_SOURCE = "DC01.practice.local"
 EXTERNAL_TIME_SOURCE = "time.windows.com,0x8"
@@ -51,11 +49,16 @@ def _start(state: WindowsState, service: Service) -> None:
         state.time_service.service_running = True
 
 
-@simulates("windows_critical_services_start")
-def _critical_services_start(state: WindowsState, now: datetime) -> list[str]:
-    names = list(REQUIRED_SERVICES)
+@simulates(
+    "windows_critical_services_start",
+    variables=("osiris_required_services", "osiris_required_services_dc"),
+)
+def _critical_services_start(
+    state: WindowsState, now: datetime, required_services: Any, required_services_dc: Any
+) -> list[str]:
+    names = list(required_services or [])
     if state.domain_role >= 4:
-        names += REQUIRED_SERVICES_DC
+        names += required_services_dc or []
     lines, missing = [], []
     for name in names:
         service = state.service(name)

@@ -190,6 +190,7 @@ RESTORED = (
     "/var/lib/aide",
     "/etc/crontab",
     "/etc/cron.d",
+    "/etc/cron.daily",
     "/etc/systemd/system/timers.target.wants",
     "/etc/nftables.conf",
     "/etc/rsyslog.conf",

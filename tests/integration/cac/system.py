@@ -261,6 +261,28 @@ AIDE = [
         "aide",
     ),
     scenario(
+        "aide_in_crontab_two_days_a_week",
+        _I,
+        f"{_CRON}/crontab_two_days_week.pass",
+        f"{_NO_TIMER}; echo '21 21 * * 1-2 root /usr/bin/aide --check >/dev/null' >> /etc/crontab",
+        "pass",
+        "aide",
+    ),
+    scenario(
+        "aide_in_cron_daily",
+        _I,
+        f"{_CRON}/cron_daily.pass",
+        f"{_NO_TIMER}; printf '#!/bin/sh\\n/usr/bin/aide --check\\n' > /etc/cron.daily/aide;"
+        " chmod 755 /etc/cron.daily/aide",
+        "pass",
+        "aide",
+        pending=(
+            "cron runs /etc/cron.daily/aide every day, and it runs `aide --check`; the probe"
+            " knows only Debian's dailyaidecheck there and warns that AIDE never runs"
+            " (reported for lnx_file_integrity's probe)"
+        ),
+    ),
+    scenario(
         "aide_in_crontab_monthly",
         _I,
         f"{_CRON}/crontab_monthly.fail",

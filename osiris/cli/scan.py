@@ -18,8 +18,10 @@ from osiris.cli.render import exit_code_for, print_human, scan_document
 from osiris.config import resolve_home
 from osiris.model import Connection, Host, HostOutcome
 from osiris.scan.plan import ScanRequest, plan_scan
-from osiris.scan.session import run_scan
+from osiris.scan.session import ScanRun, run_scan
 from osiris.site import open_site
+from osiris.store.runs import RunStatus
+from osiris.transport.cancel import Cancel, cancel_on_signals
 
 
 class Engine(StrEnum):
@@ -81,7 +83,8 @@ def scan(
     as_json: JsonOption = False,
     home: HomeOption = None,
 ) -> None:
-    """Scan hosts and record every result. Exit 0 clean, 1 findings, 2 errors."""
+    """Scan hosts and record every result. Exit 0 clean, 1 findings, 2 errors,
+    130 interrupted (SIGINT or SIGTERM: probes stopped, completed hosts recorded)."""
     request = ScanRequest(
         home=resolve_home(home),
         inventories=tuple(inventory or ()),
@@ -93,6 +96,32 @@ def scan(
         timeout=timeout,
         accept_new_host_keys=accept_new_host_keys,
     )
+    # from here a signal trips the token, and the scan stops at a point of its choosing;
+    # one arriving after the scan is ignored, so the output is never cut in half
+    with cancel_on_signals() as cancel:
+        run, site_id = _scan(request, engine, cancel)
+        if run.status is RunStatus.INTERRUPTED:
+            err_console.print("osiris: scan interrupted; completed hosts were recorded")
+            code: int = ExitCode.INTERRUPTED
+        else:
+            code = exit_code_for(run.outcomes)
+            if junit:
+                write_junit(run.outcomes, junit)
+        if as_json:
+            document = scan_document(
+                run.outcomes,
+                run_id=run.run_id,
+                status=run.status.value,
+                site_id=site_id,
+                exit_code=code,
+            )
+            typer.echo(json.dumps(document, indent=2, sort_keys=False))
+        else:
+            print_human(console, run.outcomes, run.run_id)
+    raise typer.Exit(code)
+
+
+def _scan(request: ScanRequest, engine: Engine, cancel: Cancel) -> tuple[ScanRun, str]:
     plan = plan_scan(request)  # all input validated before anything is written
     warning = partial_view_warning(plan.hosts, os.geteuid())
     if warning:
@@ -114,33 +143,16 @@ def scan(
         def advance(_: HostOutcome) -> None:
             progress.advance(task)
 
-        try:
-            run = run_scan(
-                db,
-                plan.hosts,
-                plan.checks,
-                plan.thresholds_for,
-                plan.settings,
-                engine=engine.value,
-                signer=signer,
-                inventory=plan.inventory_sources,
-                on_outcome=advance,
-            )
-        except KeyboardInterrupt:
-            err_console.print("osiris: scan interrupted; completed hosts were recorded")
-            raise typer.Exit(ExitCode.INTERRUPTED) from None
-    code = exit_code_for(run.outcomes)
-    if junit:
-        write_junit(run.outcomes, junit)
-    if as_json:
-        document = scan_document(
-            run.outcomes,
-            run_id=run.run_id,
-            status=run.status.value,
-            site_id=site.config.site_id,
-            exit_code=code,
+        run = run_scan(
+            db,
+            plan.hosts,
+            plan.checks,
+            plan.thresholds_for,
+            plan.settings,
+            engine=engine.value,
+            signer=signer,
+            inventory=plan.inventory_sources,
+            on_outcome=advance,
+            cancel=cancel,
         )
-        typer.echo(json.dumps(document, indent=2, sort_keys=False))
-    else:
-        print_human(console, run.outcomes, run.run_id)
-    raise typer.Exit(code)
+    return run, site.config.site_id

@@ -1,8 +1,8 @@
 """The ansible scan engine: the same probe bundles, run by ``playbooks/scan.yml``.
 
 For sites that must run everything through Ansible. Each host's bundle is built exactly
-as the direct engine builds it; only the transport differs, so the results are the same
-(a lab test holds the two engines to that).
+as the direct engine builds it, and runs under the same supervisor; only the transport
+differs, so the results are the same (a lab test holds the two engines to that).
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from osiris.ansible.inventory import generate
 from osiris.ansible.runner import Outcome, PlaybookRun, run_playbook
 from osiris.catalog.model import Check
-from osiris.model import CheckResult, Host, HostOutcome, Platform
+from osiris.model import CheckResult, Connection, Host, HostOutcome, Platform
 from osiris.scan.bundle import build_bundle, new_nonce
 from osiris.scan.interpret import ThresholdsFor, interpret, split_applicable
 from osiris.scan.runner import ScanSettings
 from osiris.shipped import shipped_dir
 from osiris.transport import CommandOutput, FailureKind, TransportError
+from osiris.transport.cancel import Cancel, Cancelled
+from osiris.transport.supervisor import embedded_supervisor
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,14 @@ def scan_hosts_with_ansible(
     checks: Sequence[Check],
     thresholds_for: ThresholdsFor,
     settings: ScanSettings,
+    cancel: Cancel | None = None,
 ) -> list[HostOutcome]:
     started = time.monotonic()
+    cancel = cancel or Cancel()
     plans = [_plan(index, host, checks) for index, host in enumerate(hosts)]
-    files = {
-        p.variable: (
-            f"{p.variable}.{'ps1' if p.host.platform is Platform.WINDOWS else 'sh'}",
-            build_bundle(p.host.platform, p.probed, p.nonce),
-        )
-        for p in plans
-    }
+    files = {p.variable: _bundle_file(p) for p in plans}
     host_vars = {p.host.name: {"osiris_bundle": f"{{{{ {p.variable} }}}}"} for p in plans}
+    cancel.raise_if_set()
     run = run_playbook(
         shipped_dir("playbooks") / "scan.yml",
         generate(hosts, settings.transport, host_vars=host_vars),
@@ -54,6 +53,10 @@ def scan_hosts_with_ansible(
         extravars={"osiris_timeout": int(settings.timeout)},
         files=files,
     )
+    # ansible-runner takes SIGINT and SIGTERM for itself while it runs (and ends the
+    # playbook): "canceled" is a signal, not a host problem; the token, one before it
+    if run.status == "canceled" or cancel.is_set():
+        raise Cancelled(cancel.signum)
     elapsed = (time.monotonic() - started) * 1000
     return [
         interpret(
@@ -67,6 +70,18 @@ def scan_hosts_with_ansible(
         )
         for p in plans
     ]
+
+
+def _bundle_file(plan: _HostPlan) -> tuple[str, str]:
+    """(file name, content): a Linux bundle goes under the supervisor, as the direct
+    engine's does, so a stopped run stops the probe on the host (over SSH its lifeline
+    is Ansible's pseudo-terminal; locally Ansible closes stdin at once, and its leash
+    ends the local processes instead)."""
+    bundle = build_bundle(plan.host.platform, plan.probed, plan.nonce)
+    if plan.host.platform is Platform.WINDOWS:
+        return f"{plan.variable}.ps1", bundle
+    remote = plan.host.connection is not Connection.LOCAL
+    return f"{plan.variable}.sh", embedded_supervisor(bundle, lifeline=remote)
 
 
 def _plan(index: int, host: Host, checks: Sequence[Check]) -> _HostPlan:

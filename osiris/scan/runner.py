@@ -2,8 +2,8 @@
 
 Workers only move bytes (connect, run the bundle, interpret). They hand each host's
 outcome to the caller's thread, which is the only one that writes to the database.
-Worker threads are daemons, so Ctrl-C returns at once; a host whose outcome was not
-yet written is simply absent from an interrupted run.
+A cancel token (tripped by SIGINT or SIGTERM, see transport/cancel.py) stops the probes
+in flight on their hosts; a host whose probe was stopped is absent from the run.
 """
 
 from __future__ import annotations
@@ -13,12 +13,17 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 
 from osiris.catalog.model import Check
 from osiris.model import Host, HostOutcome
 from osiris.scan.bundle import build_bundle, new_nonce
 from osiris.scan.interpret import ThresholdsFor, interpret, split_applicable
 from osiris.transport import CommandOutput, TransportError, TransportOptions, connect
+from osiris.transport.cancel import Cancel, Cancelled
+
+# how long an interrupted scan waits for its workers to stop their probes
+STOP_GRACE = 1.5
 
 
 @dataclass(frozen=True)
@@ -28,10 +33,13 @@ class ScanSettings:
     transport: TransportOptions = field(default_factory=TransportOptions)
 
 
-def run_bundle(host: Host, script: str, settings: ScanSettings) -> CommandOutput | TransportError:
-    """Connect, run, close. Failures come back as values, not exceptions."""
+def run_bundle(
+    host: Host, script: str, settings: ScanSettings, cancel: Cancel | None = None
+) -> CommandOutput | TransportError:
+    """Connect, run, close. Failures come back as values, not exceptions; a tripped
+    ``cancel`` raises Cancelled (the probe was stopped: there is no outcome)."""
     try:
-        transport = connect(host, settings.transport)
+        transport = connect(host, settings.transport, cancel)
     except TransportError as exc:
         return exc
     try:
@@ -55,13 +63,17 @@ def check_connection(host: Host, options: TransportOptions, timeout: float = 30.
 
 
 def scan_host(
-    host: Host, checks: Sequence[Check], thresholds_for: ThresholdsFor, settings: ScanSettings
+    host: Host,
+    checks: Sequence[Check],
+    thresholds_for: ThresholdsFor,
+    settings: ScanSettings,
+    cancel: Cancel | None = None,
 ) -> HostOutcome:
     started = time.monotonic()
     probed, skipped = split_applicable(host, checks)
     nonce = new_nonce()
     if probed:
-        result = run_bundle(host, build_bundle(host.platform, probed, nonce), settings)
+        result = run_bundle(host, build_bundle(host.platform, probed, nonce), settings, cancel)
     else:
         result = CommandOutput("", "", 0)
     return interpret(
@@ -80,28 +92,74 @@ def scan_hosts(
     checks: Sequence[Check],
     thresholds_for: ThresholdsFor,
     settings: ScanSettings,
+    cancel: Cancel | None = None,
 ) -> Iterator[HostOutcome]:
-    """Yield each host's outcome as it completes (in completion order)."""
-    todo: queue.Queue[Host] = queue.Queue()
+    """Yield each host's outcome as it completes (in completion order).
+
+    When ``cancel`` trips, running probes are stopped (their hosts have no outcome),
+    hosts not yet started are not started, outcomes that completed meanwhile are still
+    yielded, and then Cancelled is raised. Workers that do not stop within
+    ``STOP_GRACE`` (a connect in progress, a WinRM call) are abandoned: they are daemons.
+    """
+    cancel = cancel or Cancel()
+    todo: queue.SimpleQueue[Host] = queue.SimpleQueue()
     for host in hosts:
         todo.put(host)
-    done: queue.Queue[HostOutcome | BaseException] = queue.Queue()
+    # the one queue this thread waits on: workers' outcomes and ends, and the token's
+    # wake-up (SimpleQueue.put is reentrant, so the signal handler may call it)
+    done: queue.SimpleQueue[HostOutcome | BaseException | _Event] = queue.SimpleQueue()
 
     def work() -> None:
-        while True:
-            try:
-                host = todo.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                done.put(scan_host(host, checks, thresholds_for, settings))
-            except BaseException as exc:  # a bug, not a host problem: surface it
-                done.put(exc)
+        try:
+            while not cancel.is_set():
+                try:
+                    host = todo.get_nowait()
+                except queue.Empty:
+                    return
+                done.put(scan_host(host, checks, thresholds_for, settings, cancel))
+        except Cancelled:
+            pass
+        except BaseException as exc:  # a bug, not a host problem: surface it
+            done.put(exc)
+        finally:
+            done.put(_Event.WORKER_DONE)
 
-    for _ in range(min(settings.forks, len(hosts))):
+    def wake() -> None:
+        done.put(_Event.CANCELLED)
+
+    workers = min(settings.forks, len(hosts))
+    for _ in range(workers):
         threading.Thread(target=work, daemon=True, name="osiris-scan").start()
-    for _ in hosts:
-        item = done.get()
-        if isinstance(item, BaseException):
+    cancel.add_waker(wake)
+    try:
+        yield from _collect(done, workers)
+    finally:
+        cancel.remove_waker(wake)
+    cancel.raise_if_set()
+
+
+class _Event(Enum):
+    WORKER_DONE = "worker done"
+    CANCELLED = "cancelled"
+
+
+def _collect(
+    done: queue.SimpleQueue[HostOutcome | BaseException | _Event], workers: int
+) -> Iterator[HostOutcome]:
+    deadline: float | None = None
+    while workers:
+        try:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            item = done.get(timeout=wait)
+        except queue.Empty:
+            return  # the grace is over: leave the stragglers
+        if item is _Event.CANCELLED:
+            if deadline is not None:
+                return  # asked twice: stop waiting at once
+            deadline = time.monotonic() + STOP_GRACE
+        elif item is _Event.WORKER_DONE:
+            workers -= 1
+        elif isinstance(item, BaseException):
             raise item
-        yield item
+        else:
+            yield item

@@ -3,7 +3,8 @@
 This is the only writer during a scan. Each host's outcome is sealed into a signed
 evidence bundle (in-toto statement in a DSSE envelope) and committed, with its result
 rows, in one transaction as soon as it arrives; the run ends with a signed checkpoint
-of the evidence log. Ctrl-C marks the run ``interrupted`` and keeps what was written.
+of the evidence log. A tripped cancel token (SIGINT, SIGTERM) marks the run
+``interrupted`` and keeps what was written.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from osiris.model import Host, HostOutcome
 from osiris.scan.interpret import ThresholdsFor
 from osiris.scan.runner import ScanSettings, scan_hosts
 from osiris.store.runs import RunStatus, finish_run, record_host, start_run
+from osiris.transport.cancel import Cancel, Cancelled
 
 
 @dataclass
@@ -44,15 +46,19 @@ def run_scan(
     inventory: Sequence[str] = (),
     signer: SiteSigner,
     on_outcome: Callable[[HostOutcome], None] | None = None,
+    cancel: Cancel | None = None,
 ) -> ScanRun:
-    """Scan, record, and sign each host's outcome with ``signer`` (the site's key)."""
+    """Scan, record, and sign each host's outcome with ``signer`` (the site's key).
+
+    When ``cancel`` trips, the run is finished as ``interrupted`` and returned (the
+    status says so); a KeyboardInterrupt also marks it interrupted, and propagates."""
     run = ScanRun(
         start_run(
             db, engine=engine, inventory=inventory, host_count=len(hosts), check_count=len(checks)
         )
     )
     try:
-        for outcome in _outcomes(engine, hosts, checks, thresholds_for, settings):
+        for outcome in _outcomes(engine, hosts, checks, thresholds_for, settings, cancel):
             bundle = seal_scan(
                 signer, run.run_id, outcome, finished=datetime.now(UTC), clock=system_clock()
             )
@@ -60,6 +66,9 @@ def run_scan(
             run.outcomes.append(outcome)
             if on_outcome:
                 on_outcome(outcome)
+    except Cancelled:
+        _finish(db, run, RunStatus.INTERRUPTED, signer)
+        return run
     except KeyboardInterrupt:
         _finish(db, run, RunStatus.INTERRUPTED, signer)
         raise
@@ -82,9 +91,10 @@ def _outcomes(
     checks: Sequence[Check],
     thresholds_for: ThresholdsFor,
     settings: ScanSettings,
+    cancel: Cancel | None,
 ) -> Iterator[HostOutcome]:
     if engine == "ansible":
         from osiris.scan.ansible_engine import scan_hosts_with_ansible
 
-        return iter(scan_hosts_with_ansible(hosts, checks, thresholds_for, settings))
-    return scan_hosts(hosts, checks, thresholds_for, settings)
+        return iter(scan_hosts_with_ansible(hosts, checks, thresholds_for, settings, cancel))
+    return scan_hosts(hosts, checks, thresholds_for, settings, cancel)

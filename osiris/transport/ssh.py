@@ -16,6 +16,11 @@ import paramiko
 
 from osiris.model import Host
 from osiris.transport.base import CommandOutput, FailureKind, TransportError, TransportOptions
+from osiris.transport.cancel import Cancel, Cancelled
+from osiris.transport.supervisor import supervisor_command
+
+# how long a stopped remote supervisor gets to end its session and remove its directory
+STOP_GRACE = 1.0
 
 _KNOWN_HOSTS_LOCK = threading.Lock()
 
@@ -53,8 +58,9 @@ class _AcceptNew(paramiko.MissingHostKeyPolicy):
 
 
 class SshTransport:
-    def __init__(self, host: Host, options: TransportOptions) -> None:
+    def __init__(self, host: Host, options: TransportOptions, cancel: Cancel | None = None) -> None:
         self._host = host
+        self._cancel = cancel
         self._client = paramiko.SSHClient()
         files = [Path(f).expanduser() for f in (*host.known_hosts, *options.known_hosts)]
         for path in files:
@@ -68,6 +74,8 @@ class SshTransport:
 
     def _connect(self, timeout: float) -> None:
         host = self._host
+        if self._cancel:
+            self._cancel.raise_if_set()
         try:
             self._client.connect(
                 hostname=host.address,
@@ -99,39 +107,70 @@ class SshTransport:
             raise TransportError(FailureKind.UNREACHABLE, str(exc) or type(exc).__name__) from None
 
     def run(self, script: str, *, timeout: float) -> CommandOutput:
+        if self._cancel:
+            self._cancel.raise_if_set()
         deadline = time.monotonic() + timeout
         transport = self._client.get_transport()
         if transport is None:
             raise TransportError(FailureKind.UNREACHABLE, "connection closed")
+        data = script.encode()
+        become = self._host.become and self._host.user not in (None, "root")
         channel = transport.open_session(timeout=timeout)
         try:
-            become = self._host.become and self._host.user not in (None, "root")
-            channel.exec_command("sudo -n sh -s" if become else "sh -s")
-            channel.sendall(script.encode())
-            channel.shutdown_write()
-            out, err = _drain(channel, deadline, timeout)
+            channel.exec_command(supervisor_command(len(data), sudo=become))
+            channel.sendall(data)
+            # stdin stays open: it is the remote supervisor's lifeline (supervisor.py)
+            out, err = self._drain(channel, deadline, timeout)
             return CommandOutput(out, err, channel.recv_exit_status())
+        except (OSError, paramiko.SSHException) as exc:
+            raise TransportError(FailureKind.UNREACHABLE, str(exc) or type(exc).__name__) from None
         finally:
-            channel.close()
+            _stop(channel)
+
+    def _drain(self, channel: paramiko.Channel, deadline: float, timeout: float) -> tuple[str, str]:
+        out: list[bytes] = []
+        err: list[bytes] = []
+        waits = [channel.fileno()] + ([self._cancel.fileno()] if self._cancel else [])
+        while True:
+            if self._cancel and self._cancel.is_set():
+                raise Cancelled(self._cancel.signum)
+            if channel.recv_ready():
+                out.append(channel.recv(65536))
+            elif channel.recv_stderr_ready():
+                err.append(channel.recv_stderr(65536))
+            elif channel.exit_status_ready() and channel.eof_received:
+                break
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TransportError(FailureKind.TIMEOUT, f"no answer within {timeout:g} s")
+                # the channel's fd signals stdout data and closure, the token's a cancel;
+                # stderr is polled
+                select.select(waits, [], [], min(remaining, 0.2))
+        return b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace")
 
     def close(self) -> None:
         self._client.close()
 
 
-def _drain(channel: paramiko.Channel, deadline: float, timeout: float) -> tuple[str, str]:
-    out: list[bytes] = []
-    err: list[bytes] = []
-    while True:
-        if channel.recv_ready():
-            out.append(channel.recv(65536))
-        elif channel.recv_stderr_ready():
-            err.append(channel.recv_stderr(65536))
-        elif channel.exit_status_ready() and channel.eof_received:
-            break
-        else:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TransportError(FailureKind.TIMEOUT, f"no answer within {timeout:g} s")
-            # the channel's fd signals stdout data and closure; stderr is polled
-            select.select([channel], [], [], min(remaining, 0.2))
-    return b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace")
+def _stop(channel: paramiko.Channel) -> None:
+    """Close the lifeline: the remote supervisor then ends its session and removes its
+    work directory (it exits on its own after a normal run). Wait for it briefly."""
+    if not channel.closed:
+        try:
+            channel.shutdown_write()
+            deadline = time.monotonic() + STOP_GRACE
+            while not (channel.exit_status_ready() and channel.eof_received):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                # drain what is still coming, so the window never blocks the remote side
+                if channel.recv_ready():
+                    channel.recv(65536)
+                elif channel.recv_stderr_ready():
+                    channel.recv_stderr(65536)
+                else:
+                    select.select([channel], [], [], min(remaining, 0.2))
+        except (OSError, paramiko.SSHException):
+            pass  # the connection is gone: the remote side sees EOF all the same
+    channel.close()

@@ -55,7 +55,7 @@ def av_status(state: WindowsState, now: datetime) -> Facts:
     if state.has_command("Get-MpComputerStatus") and defender.service_running:
         facts["defender_present"] = True
         facts["AntivirusEnabled"] = defender.AntivirusEnabled
-        facts["RealTimeProtectionEnabled"] = defender.RealTimeProtectionEnabled
+        facts["RealTimeProtectionEnabled"] = defender.effective("RealTimeProtectionEnabled")
         facts["AMRunningMode"] = defender.AMRunningMode
     if state.role == "workstation":  # root/SecurityCenter2 exists on client Windows only
         facts["third_party_av"] = [

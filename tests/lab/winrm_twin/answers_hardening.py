@@ -113,9 +113,9 @@ def defender_cloud(state: WindowsState, now: datetime) -> Facts:
     defender = state.defender
     return {
         "AntivirusEnabled": defender.AntivirusEnabled,
-        "MAPSReporting": defender.MAPSReporting,
-        "SubmitSamplesConsent": defender.SubmitSamplesConsent,
-        "PUAProtection": defender.PUAProtection,
+        "MAPSReporting": defender.effective("MAPSReporting"),
+        "SubmitSamplesConsent": defender.effective("SubmitSamplesConsent"),
+        "PUAProtection": defender.effective("PUAProtection"),
     }
 
 

@@ -38,6 +38,8 @@ CASES: dict[str, list[Case]] = {
     ],
     "win_av_status": [
         Case(WS, "av_realtime_off", FAIL),
+        # the preference is on, a policy value turns it off: the policy's is what counts
+        Case(SRV, "av_realtime_policy_off", FAIL),
         Case(SRV, "av_off", FAIL),
         Case(SRV, "defender_stopped", FAIL),
         Case(WS, "third_party_av", PASS),
@@ -219,6 +221,7 @@ CASES: dict[str, list[Case]] = {
     ],
     "win_defender_cloud": [
         Case(WS, "defender_cloud_off", FAIL),
+        Case(WS, "defender_cloud_policy_off", FAIL),
         Case(SRV, "defender_samples_never", WARNING),
         Case(DC, "defender_pua_off", WARNING),
         Case(WS, "third_party_av", NA),

@@ -38,6 +38,28 @@ class Defender:
     MAPSReporting: int = 2  # 0 off, 1 basic, 2 advanced
     SubmitSamplesConsent: int = 1  # 0 prompt, 1 safe samples, 2 never, 3 all
     PUAProtection: int = 1  # 0 off, 1 block, 2 audit
+    # Group Policy values under HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender
+    # (Real-Time Protection\DisableRealtimeMonitoring, Spynet\SpynetReporting,
+    # Spynet\SubmitSamplesConsent, PUAProtection); None: not configured. A policy value
+    # wins over the preference above (what Set-MpPreference writes): Get-MpPreference and
+    # Get-MpComputerStatus report the one in force (``effective``).
+    policy_DisableRealtimeMonitoring: int | None = None
+    policy_SpynetReporting: int | None = None
+    policy_SubmitSamplesConsent: int | None = None
+    policy_PUAProtection: int | None = None
+
+    def effective(self, name: str) -> int | bool:
+        """``name`` (RealTimeProtectionEnabled, MAPSReporting, SubmitSamplesConsent or
+        PUAProtection) as Defender applies it: a policy value where one is set."""
+        if name == "RealTimeProtectionEnabled":
+            disabled = self.policy_DisableRealtimeMonitoring
+            return self.RealTimeProtectionEnabled if disabled is None else disabled == 0
+        policy = getattr(self, "policy_" + POLICY_VALUE_NAMES.get(name, name))
+        return int(getattr(self, name)) if policy is None else int(policy)
+
+
+# Get-MpPreference names -> their Group Policy value names, where they differ
+POLICY_VALUE_NAMES = {"MAPSReporting": "SpynetReporting"}
 
 
 @dataclass

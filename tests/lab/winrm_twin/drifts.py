@@ -79,6 +79,14 @@ def _av_realtime_off(state: WindowsState, now: datetime) -> None:
     state.defender.RealTimeProtectionEnabled = False
 
 
+@drift("av_realtime_policy_off")
+def _av_realtime_policy_off(state: WindowsState, now: datetime) -> None:
+    """A policy value turns real-time protection off (DisableRealtimeMonitoring 1, as a
+    script that "speeds up" a machine leaves it); the local preference is still on, so
+    Set-MpPreference alone changes nothing. win_av_status: fail."""
+    state.defender.policy_DisableRealtimeMonitoring = 1
+
+
 @drift("av_off")
 def _av_off(state: WindowsState, now: datetime) -> None:
     """Defender left passive by a third-party antivirus since removed: AntivirusEnabled

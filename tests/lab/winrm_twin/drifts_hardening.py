@@ -213,6 +213,17 @@ def _defender_cloud_off(state: WindowsState, now: datetime) -> None:
     state.defender.MAPSReporting = 0
 
 
+@drift("defender_cloud_policy_off")
+def _defender_cloud_policy_off(state: WindowsState, now: datetime) -> None:
+    """Policy values turn cloud protection and PUA blocking off (SpynetReporting 0,
+    PUAProtection 0) while the local preferences are on, and one says what the preference
+    says (SubmitSamplesConsent 1): Set-MpPreference alone changes nothing.
+    win_defender_cloud: fail."""
+    defender = state.defender
+    defender.policy_SpynetReporting = defender.policy_PUAProtection = 0
+    defender.policy_SubmitSamplesConsent = 1
+
+
 @drift("defender_samples_never")
 def _defender_samples_never(state: WindowsState, now: datetime) -> None:
     """SubmitSamplesConsent 2 (never send). win_defender_cloud: warning."""

@@ -160,6 +160,14 @@ RUNBOOK_CASES: dict[str, list[RunbookCase]] = {
     ],
     "windows_defender_realtime_enable": [
         RunbookCase(WS, ("av_realtime_off",), lambda s: s.defender.RealTimeProtectionEnabled),
+        RunbookCase(
+            SRV,
+            ("av_realtime_policy_off",),
+            lambda s: (
+                s.defender.policy_DisableRealtimeMonitoring is None
+                and s.defender.effective("RealTimeProtectionEnabled") is True
+            ),
+        ),
         RunbookCase(SRV, ("defender_stopped",), _service("WinDefend", "Running")),
         RunbookCase(
             SRV, ("av_off",), fails="Defender Antivirus is off (AMRunningMode Passive Mode)"
@@ -171,6 +179,16 @@ RUNBOOK_CASES: dict[str, list[RunbookCase]] = {
             SRV, ("defender_samples_never",), lambda s: s.defender.SubmitSamplesConsent == 1
         ),
         RunbookCase(DC, ("defender_pua_off",), lambda s: s.defender.PUAProtection == 1),
+        RunbookCase(
+            WS,
+            ("defender_cloud_policy_off",),
+            lambda s: (
+                (s.defender.policy_SpynetReporting, s.defender.policy_PUAProtection) == (None, None)
+                # a policy value that already agrees is left alone
+                and s.defender.policy_SubmitSamplesConsent == 1
+                and [s.defender.effective(n) for n in ("MAPSReporting", "PUAProtection")] == [2, 1]
+            ),
+        ),
         RunbookCase(WS, ("defender_stopped",), fails="Get-MpPreference : Operation failed"),
     ],
     "windows_defender_signatures_update": [

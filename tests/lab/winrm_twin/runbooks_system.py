@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .components import HotFix, Service
+from .controls import POLICY_VALUE_NAMES
 from .runbook_base import RunbookFailure, ps_int, simulates
 from .state import WindowsState, iso, parse_iso
 
@@ -155,8 +156,19 @@ def _defender_realtime_enable(state: WindowsState, now: datetime) -> list[str]:
             near='throw "Defender Antivirus is off',
             printed=lines,
         )
-    if not defender.RealTimeProtectionEnabled:
-        defender.RealTimeProtectionEnabled = True
+    if not defender.effective("RealTimeProtectionEnabled"):
+        disabled = defender.policy_DisableRealtimeMonitoring
+        if disabled is not None and disabled != 0:  # the policy value wins: removed
+            lines.append(f"changed: policy DisableRealtimeMonitoring {disabled} -> removed")
+            defender.policy_DisableRealtimeMonitoring = None
+        defender.RealTimeProtectionEnabled = True  # Set-MpPreference
+        if not defender.effective("RealTimeProtectionEnabled"):
+            raise RunbookFailure(
+                "real-time protection stays off: Tamper Protection or a domain Group Policy"
+                " keeps it off",
+                near="throw 'real-time protection stays off",
+                printed=lines,
+            )
         lines.append("changed: Defender RealTimeProtectionEnabled False -> True")
     return lines or ["unchanged: Defender real-time protection is already on"]
 
@@ -174,23 +186,36 @@ def _defender_realtime_check(state: WindowsState, now: datetime) -> list[str]:
 def _defender_cloud_enable(state: WindowsState, now: datetime) -> list[str]:
     _defender_running(state, "Get-MpPreference", "$preference = Get-MpPreference")
     defender = state.defender
-    settings: dict[str, int] = {}
-    if defender.MAPSReporting == 0:
+    settings: dict[str, int] = {}  # from what Get-MpPreference reports: the values in force
+    if defender.effective("MAPSReporting") == 0:
         settings["MAPSReporting"] = 2
-    if defender.SubmitSamplesConsent == 2:
+    if defender.effective("SubmitSamplesConsent") == 2:
         settings["SubmitSamplesConsent"] = 1
-    if defender.PUAProtection != 1:
+    if defender.effective("PUAProtection") != 1:
         settings["PUAProtection"] = 1
     if not settings:
         return [
             "unchanged: cloud-delivered protection, sample submission and PUA blocking "
             "are already on"
         ]
-    lines = []
+    lines, before = [], {name: defender.effective(name) for name in settings}
     for name, value in settings.items():
-        lines.append(f"changed: Defender {name} {getattr(defender, name)} -> {value}")
+        policy_name = POLICY_VALUE_NAMES.get(name, name)
+        policy = getattr(defender, f"policy_{policy_name}")
+        if policy is not None and policy != value:  # the policy value wins: removed
+            lines.append(f"changed: policy {policy_name} {policy} -> removed")
+            setattr(defender, f"policy_{policy_name}", None)
+    for name, value in settings.items():  # Set-MpPreference, then read back
         setattr(defender, name, value)
-    return lines
+    for name, value in settings.items():
+        if defender.effective(name) != value:
+            raise RunbookFailure(
+                f"Defender keeps {name} at {defender.effective(name)}: Tamper Protection or a"
+                " domain Group Policy sets it",
+                near='throw "Defender keeps',
+                printed=lines,
+            )
+    return lines + [f"changed: Defender {n} {before[n]} -> {v}" for n, v in settings.items()]
 
 
 @simulates("windows_defender_signatures_update")

@@ -202,6 +202,7 @@ BASELINE = "/root/cac-baseline.tar"
 RESTORE_RUNTIME = (
     "sysctl -q -p /etc/sysctl.d/60-lab.conf",
     "nft -f /etc/nftables.conf",
+    "systemctl start cron",
 )
 
 

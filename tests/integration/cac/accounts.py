@@ -351,11 +351,15 @@ ACCOUNTS = [
         "chgrp users /etc/shadow && chmod 0640 /etc/shadow",
         "fail",
         "accounts",
-        pending=(
-            "mode 0640 lets the file's group read the password hashes: with group users"
-            " every member can; the check does not look at the group (reported for"
-            " lnx_file_permissions)"
-        ),
+    ),
+    scenario(
+        "shadow_group_users_no_group_access",
+        _F,
+        "file_groupowner_etc_shadow/incorrect_groupowner.fail",
+        "chgrp users /etc/shadow && chmod 0600 /etc/shadow",
+        "pass",
+        "accounts",
+        differs="group-without-access",
     ),
     scenario(
         "gshadow_world_readable",

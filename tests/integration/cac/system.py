@@ -276,11 +276,47 @@ AIDE = [
         " chmod 755 /etc/cron.daily/aide",
         "pass",
         "aide",
-        pending=(
-            "cron runs /etc/cron.daily/aide every day, and it runs `aide --check`; the probe"
-            " knows only Debian's dailyaidecheck there and warns that AIDE never runs"
-            " (reported for lnx_file_integrity's probe)"
-        ),
+    ),
+    scenario(
+        "aide_in_cron_daily_behind_nice",
+        _I,
+        f"{_CRON}/cron_daily_complex.pass",
+        f"{_NO_TIMER}; printf '#!/bin/sh\\nexec nice -n 10 ionice -c3 /usr/bin/aide -C\\n'"
+        " > /etc/cron.daily/aide; chmod 755 /etc/cron.daily/aide",
+        "pass",
+        "aide",
+    ),
+    scenario(
+        "aide_by_a_timer_of_its_own",
+        _I,
+        f"{_CRON}/not_in_cron.fail",
+        f"{_NO_TIMER}; printf '[Service]\\nType=oneshot\\nExecStart=/usr/bin/aide --check\\n'"
+        " > /etc/systemd/system/lab-aide.service;"
+        " printf '[Timer]\\nOnCalendar=weekly\\n[Install]\\nWantedBy=timers.target\\n'"
+        " > /etc/systemd/system/lab-aide.timer; systemctl daemon-reload;"
+        " systemctl enable -q lab-aide.timer",
+        "pass",
+        "aide",
+        differs="aide-schedule",
+    ),
+    scenario(
+        "aide_crontab_line_commented",
+        _I,
+        f"{_CRON}/not_in_cron.fail",
+        f"{_NO_TIMER}; echo '#0 5 * * * root /usr/bin/aide --check' >> /etc/crontab",
+        "warning",
+        "aide",
+        differs="graded",
+    ),
+    scenario(
+        "aide_in_crontab_cron_stopped",
+        _I,
+        f"{_CRON}/crontab_daily.pass",
+        f"{_NO_TIMER}; echo '0 5 * * * root /usr/bin/aide --check' >> /etc/crontab;"
+        " systemctl stop cron",
+        "warning",
+        "aide",
+        differs="cron-stopped",
     ),
     scenario(
         "aide_in_crontab_monthly",

@@ -3,11 +3,13 @@
 Passwords never enter the inventory file: each becomes ``{{ lookup('env', NAME) }}``
 and its value is handed to ansible-playbook's environment only (see ``AnsibleRun``).
 Host keys stay pinned: known_hosts files and strict checking travel in the SSH args.
+This machine's tasks run with the interpreter that runs osiris.
 """
 
 from __future__ import annotations
 
 import shlex
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +56,9 @@ def _connection_vars(host: Host, options: TransportOptions) -> dict[str, Any]:
         variables["ansible_user"] = host.user
     if host.connection is Connection.LOCAL:
         variables["ansible_connection"] = "local"
+        # the Python running osiris, not whatever `python3` comes first on PATH (a pyenv
+        # shim there broke every local runbook): it is there, and it runs Ansible already
+        variables["ansible_python_interpreter"] = sys.executable
     elif host.connection is Connection.SSH:
         variables["ansible_connection"] = "ssh"
         variables["ansible_ssh_common_args"] = _ssh_args(host, options)

@@ -16,6 +16,8 @@ from osiris.cli.common import ExitCode, HomeOption, JsonOption, console, err_con
 from osiris.cli.junit import write_junit
 from osiris.cli.render import exit_code_for, print_human, scan_document
 from osiris.config import resolve_home
+from osiris.errors import InputError
+from osiris.inventory.host_list import targets_source
 from osiris.model import Connection, Host, HostOutcome
 from osiris.scan.plan import ScanRequest, plan_scan
 from osiris.scan.session import ScanRun, run_scan
@@ -35,8 +37,33 @@ def register(app: typer.Typer) -> None:
 
 InventoryOption = Annotated[
     list[Path] | None,
-    typer.Option("-i", "--inventory", help="Ansible inventory (YAML or INI); may repeat."),
+    typer.Option(
+        "-i",
+        "--inventory",
+        help="Ansible inventory (YAML, INI, a directory, or hosts as 'web1,root@db1:2222,');"
+        " may repeat.",
+    ),
 ]
+TargetsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Hosts to scan over SSH, [user@]host[:port], instead of an inventory"
+        " (host keys from known_hosts). Neither: this machine.",
+        show_default=False,
+    ),
+]
+
+
+def inventory_sources(inventory: list[Path] | None, targets: list[str] | None) -> tuple[Path, ...]:
+    """The -i sources, or the hosts given as arguments as one host list (not both: with
+    an inventory, choose its hosts with --limit)."""
+    if targets and inventory:
+        raise InputError(
+            "give hosts as arguments or with -i, not both (--limit chooses inventory hosts)"
+        )
+    if targets:
+        return (Path(targets_source(targets)),)
+    return tuple(inventory or ())
 
 
 def partial_view_warning(hosts: Sequence[Host], euid: int) -> str | None:
@@ -55,6 +82,7 @@ def _csv(values: list[str] | None) -> list[str]:
 
 
 def scan(
+    targets: TargetsArgument = None,
     inventory: InventoryOption = None,
     limit: Annotated[
         str | None, typer.Option("--limit", "-l", help="Ansible host pattern.")
@@ -87,7 +115,7 @@ def scan(
     130 interrupted (SIGINT or SIGTERM: probes stopped, completed hosts recorded)."""
     request = ScanRequest(
         home=resolve_home(home),
-        inventories=tuple(inventory or ()),
+        inventories=inventory_sources(inventory, targets),
         limit=limit,
         check_ids=_csv(checks),
         tags=_csv(tags),
@@ -137,6 +165,7 @@ def _scan(request: ScanRequest, engine: Engine, cancel: Cancel) -> tuple[ScanRun
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,  # a log or a pipe gets no stray blank line
     ) as progress:
         task = progress.add_task("scan", total=len(plan.hosts))
 

@@ -9,7 +9,7 @@ carries the line), and only then handed to Ansible's InventoryManager.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,9 @@ class RawHost:
 
 
 def read_sources(sources: Sequence[Path], limit: str | None) -> list[RawHost]:
-    """Parse every source and return the hosts matching ``limit`` (Ansible pattern)."""
+    """Parse every source and return the hosts matching ``limit`` (Ansible pattern;
+    none matching is the caller's to judge). Relative paths are the working directory's,
+    as for ``ansible -i``; messages name them as they were given."""
     for source in sources:
         precheck(source)
     from ansible.errors import AnsibleError
@@ -48,13 +50,11 @@ def read_sources(sources: Sequence[Path], limit: str | None) -> list[RawHost]:
 
     loader = DataLoader()
     try:
-        inventory = InventoryManager(loader=loader, sources=[str(s) for s in sources])
+        inventory = InventoryManager(loader=loader, sources=[str(s.absolute()) for s in sources])
     except AnsibleError as exc:
         raise InputError(f"cannot parse inventory: {exc.message}", file=sources[0]) from exc
     variables = VariableManager(loader=loader, inventory=inventory)
     hosts = inventory.list_hosts(limit or "all")
-    if limit and not hosts:
-        raise InputError(f"--limit '{limit}' matches no host")
     raw = []
     for host in hosts:
         merged = variables.get_vars(host=host, include_hostvars=False)
@@ -120,13 +120,43 @@ def _precheck_ini(path: Path) -> None:
     from ansible.plugins.loader import inventory_loader
 
     plugin = inventory_loader.get("ini")
+    failed_at = _track_line(plugin)
     try:
-        plugin.parse(InventoryData(), DataLoader(), str(path))
+        # Ansible's INI reader wants an absolute path (else: "The src field must be an
+        # absolute path"), whatever the user typed
+        plugin.parse(InventoryData(), DataLoader(), str(path.absolute()))
     except AnsibleError as exc:
         cause = exc.__cause__
-        message = getattr(cause, "message", None) or str(cause or exc)
-        line = getattr(getattr(exc, "obj", None), "line_num", None) or _line_quoted(path, message)
+        line = failed_at() or _line_quoted(path, str(cause or exc))
+        if isinstance(cause, AnsibleError) or cause is None:
+            message = getattr(cause, "message", None) or str(cause or exc)
+        else:  # a Python error inside the parser may say little to a user: show the line
+            message = f"cannot read {_line_text(path, line)!r}: {cause}" if line else str(cause)
         raise InputError(f"invalid INI inventory: {message}", file=path, line=line) from exc
+
+
+def _track_line(plugin: Any) -> Callable[[], int | None]:
+    """Ansible's INI reader knows the line it failed on but forgets it before raising:
+    keep it (its private ``_parse`` and ``_origin``; without them, no line)."""
+    seen: list[int | None] = [None]
+    parse = getattr(plugin, "_parse", None)
+    if parse is None:
+        return lambda: None
+
+    def tracked(lines: list[str]) -> Any:
+        try:
+            return parse(lines)
+        except Exception:
+            seen[0] = getattr(getattr(plugin, "_origin", None), "line_num", None)
+            raise
+
+    plugin._parse = tracked
+    return lambda: seen[0]
+
+
+def _line_text(path: Path, line: int) -> str:
+    lines = path.read_text(errors="replace").splitlines()
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
 
 def _line_quoted(path: Path, message: str) -> int | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from osiris.errors import InputError
+from osiris.inventory import host_list
 from osiris.inventory.ansible_source import RawHost, read_sources
 from osiris.inventory.secrets import SecretsFile, resolve_password
 from osiris.model import Connection, Host, Platform, Role
@@ -58,9 +59,17 @@ def local_host(role: Role | None = None) -> Host:
 def load_inventory(
     sources: Sequence[Path], *, limit: str | None = None, secrets: SecretsFile | None = None
 ) -> list[Host]:
-    """All hosts of the inventory sources (matching ``limit``), validated."""
+    """All hosts of the inventory sources (matching ``limit``), validated. A source may
+    be a file, a directory or a host list ('web1,root@db1:2222,', see host_list.py)."""
     secrets = secrets or SecretsFile()
-    return [to_host(raw, secrets) for raw in read_sources(sources, limit)]
+    files = [s for s in sources if not host_list.is_host_list(s)]
+    raw = read_sources(files, limit) if files else []
+    for source in sources:
+        if host_list.is_host_list(source):
+            raw += host_list.select(host_list.read_host_list(str(source)), limit)
+    if limit and not raw:
+        raise InputError(f"--limit '{limit}' matches no host")
+    return [to_host(raw_host, secrets) for raw_host in raw]
 
 
 def to_host(raw: RawHost, secrets: SecretsFile) -> Host:

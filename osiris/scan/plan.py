@@ -63,11 +63,15 @@ def plan_scan(request: ScanRequest) -> ScanPlan:
     checks = _select_checks(catalog, request)
     scan_config = config.scan if config else SiteConfig(site_id="x").scan
     known_hosts = config.ssh.known_hosts if config else ("~/.ssh/known_hosts",)
+    timeout = request.timeout or scan_config.timeout
     settings = ScanSettings(
         forks=request.forks or scan_config.forks,
-        timeout=request.timeout or scan_config.timeout,
+        timeout=timeout,
         transport=TransportOptions(
-            known_hosts=tuple(known_hosts), accept_new_host_keys=request.accept_new_host_keys
+            known_hosts=tuple(known_hosts),
+            accept_new_host_keys=request.accept_new_host_keys,
+            # the per-host timeout includes connecting (a port that never speaks SSH)
+            connect_timeout=min(TransportOptions.connect_timeout, timeout),
         ),
     )
     return ScanPlan(

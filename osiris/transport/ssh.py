@@ -7,6 +7,7 @@ always refused: paramiko raises BadHostKeyException before any policy is asked.
 
 from __future__ import annotations
 
+import logging
 import select
 import threading
 import time
@@ -23,6 +24,9 @@ from osiris.transport.supervisor import supervisor_command
 STOP_GRACE = 1.0
 
 _KNOWN_HOSTS_LOCK = threading.Lock()
+# paramiko logs a failed handshake with a traceback, which Python's last-resort handler
+# prints on stderr; the TransportError below already says what went wrong, in one line
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 def _fingerprint(key: paramiko.PKey) -> str:
@@ -70,7 +74,11 @@ class SshTransport:
         if options.accept_new_host_keys:
             policy = _AcceptNew(files[0] if files else Path("~/.ssh/known_hosts").expanduser())
         self._client.set_missing_host_key_policy(policy)
-        self._connect(options.connect_timeout)
+        try:
+            self._connect(options.connect_timeout)
+        except BaseException:
+            self._client.close()  # no paramiko thread outlives a failed connect
+            raise
 
     def _connect(self, timeout: float) -> None:
         host = self._host
@@ -104,7 +112,17 @@ class SshTransport:
                 FailureKind.TIMEOUT, f"connect timed out after {timeout:g} s"
             ) from None
         except (OSError, paramiko.SSHException) as exc:
+            if self._spoke_no_ssh():
+                raise TransportError(
+                    FailureKind.PROTOCOL, f"no SSH banner from {host.address}:{host.port or 22}"
+                ) from None
             raise TransportError(FailureKind.UNREACHABLE, str(exc) or type(exc).__name__) from None
+
+    def _spoke_no_ssh(self) -> bool:
+        """True when the TCP connection was made but no SSH banner came back (a web
+        server, a closed or silent port forwarder): paramiko's own words for it vary."""
+        transport = self._client.get_transport()
+        return transport is not None and not transport.remote_version
 
     def run(self, script: str, *, timeout: float) -> CommandOutput:
         if self._cancel:

@@ -15,7 +15,7 @@ from osiris.model import Platform
 from tests.lab import drift
 from tests.lab.hosts import LabHost, ssh_argv
 from tests.lab.lab import LabState
-from tests.lab.paths import INVENTORY_FILE, SUBNET
+from tests.lab.paths import CLIENT_KEY, INVENTORY_FILE, KNOWN_HOSTS_FILE, SUBNET
 
 
 def scan(osiris, lab_env: dict, *args: str) -> tuple[int, dict]:
@@ -319,3 +319,31 @@ def test_a_lab_scan_leaves_whole_evidence(osiris, lab: LabState, lab_env: dict, 
     assert hosts.fetchone()[0] == len(document["hosts"]) == len(lab.hosts) + len(lab.twins)
     assert report["ok"] and report["failed"] == []
     assert report["log"]["size"] == report["checkpoint_size"] >= len(document["hosts"])
+
+
+def test_hosts_given_as_arguments_or_a_host_list_need_no_inventory_file(
+    osiris, lab: LabState, lab_env: dict, tmp_path
+):
+    """`osiris scan root@HOST` and `-i 'A,B,'` with what an ssh user already has: a key
+    and known_hosts in ~/.ssh. Host keys stay pinned: a host not in known_hosts is
+    refused."""
+    first, second = lab.hosts[0], lab.hosts[1]
+    dot_ssh = tmp_path / "user" / ".ssh"
+    dot_ssh.mkdir(parents=True)
+    shutil.copy(CLIENT_KEY, dot_ssh / "id_ed25519")
+    (dot_ssh / "id_ed25519").chmod(0o600)
+    shutil.copy(KNOWN_HOSTS_FILE, dot_ssh / "known_hosts")
+    env = {**lab_env, "HOME": str(tmp_path / "user")}
+    code, document = scan(osiris, env, f"root@{first.address}", "--checks", "lnx_firewall")
+    assert [(h["name"], h["reached"]) for h in document["hosts"]] == [(first.address, True)]
+    assert statuses(document["hosts"][0]) == {"lnx_firewall": "pass"}
+    listed = f"root@{first.address},root@{second.address},"
+    code, document = scan(osiris, env, "-i", listed, "--checks", "lnx_firewall")
+    assert {h["name"]: h["reached"] for h in document["hosts"]} == {
+        first.address: True,
+        second.address: True,
+    }
+    (dot_ssh / "known_hosts").write_text(f"{second.address} {second.host_key}\n")
+    code, document = scan(osiris, env, f"root@{first.address}", "--checks", "lnx_firewall")
+    assert code == 2
+    assert document["hosts"][0]["error"].startswith("host_key: unknown host key")

@@ -141,6 +141,7 @@ CASES: dict[str, list[Case]] = {
         ("warning", ("reboot_pending",)),
         ("warning", ("apt_lists_stale",)),
         ("na", ("apt_tools_removed",)),
+        ("warning", ("apt_no_security_source",)),
     ],
     "lnx_luks": [("na", ())],
     "lnx_time_sync": [("na", ())],

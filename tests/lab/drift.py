@@ -8,8 +8,9 @@ attacker) would; a *profile* is an ordered list of drifts. Profiles:
   sshd_config 0600; nftables with an input policy of drop (SSH allowed); pam_pwquality
   minlen 14; pam_faillock (deny 5, unlock after 900 s); usb-storage blocked; unattended
   upgrades on; TMOUT 900; 13 weekly log rotations; hardened network sysctls; clamd
-  running; a fresh restic backup; an AIDE baseline, scheduled; fresh apt lists; audit
-  rules for identity, sudoers and logins; the clock synchronised (on a VM host).
+  running; a fresh restic backup; an AIDE baseline, scheduled; fresh apt lists and
+  Debian's security suite among APT's sources; audit rules for identity, sudoers and
+  logins; the clock synchronised (on a VM host).
 - ``drifted``: clean, then several checks broken at once: root may log in with a
   password, the firewall is flushed, /etc/shadow is world-readable, password length 8,
   no lockout, no automatic updates, USB storage allowed, a second UID 0 account.
@@ -264,6 +265,13 @@ DRIFTS.update(
         ),
         "cert_expired": _CERT_EXPIRED,
         "apt_lists_fresh": "touch /var/lib/apt/lists/*Release /var/lib/apt/lists/*Packages",
+        # Debian's security suite among APT's sources, as the installer writes it
+        # (debootstrap does not); the lab has no route to it and fetches no lists from it
+        "apt_security_source": (
+            "echo 'deb http://deb.debian.org/debian-security bookworm-security main'"
+            " > /etc/apt/sources.list.d/debian-security.list"
+        ),
+        "apt_no_security_source": "rm -f /etc/apt/sources.list.d/debian-security.list",
         "apt_lists_stale": (
             "touch -d '30 days ago' /var/lib/apt/lists/*Release /var/lib/apt/lists/*Packages"
         ),
@@ -446,6 +454,7 @@ PROFILES: dict[str, tuple[str, ...]] = {
         "backup_recent",
         "aide_on",
         "apt_lists_fresh",
+        "apt_security_source",
         "audit_rules_on",
         "time_synced",
     ),

@@ -71,7 +71,7 @@ CASES: dict[str, tuple[str, ...]] = {
     ),
     "linux_account_lockout": ("lockout_off", "lockout_deny_8"),
     "linux_auto_updates": ("auto_updates_off", "auto_updates_no_lists", "auto_updates_competing"),
-    "linux_usb_storage": ("usb_allowed", "usb_competing"),
+    "linux_usb_storage": ("usb_module_tree", "usb_allowed", "usb_competing"),
     "linux_session_timeout": ("session_timeout_hour", "session_timeout_competing"),
     "linux_log_retention": ("log_retention_daily",),
     "linux_tls_policy": ("tls_legacy",),
@@ -154,8 +154,9 @@ EFFECTIVE: dict[str, tuple[str, str]] = {
     "linux_session_timeout": ("bash -lc 'echo \"$TMOUT\"' 2>/dev/null", "900\n"),
     "linux_password_policy": (_PASSWD, "15: shorter than 16 characters\n16: accepted\n"),
 }
-# Runbooks for what a container does not own (kernel audit, the clock) run on a VM host.
-ON_A_VM = {"linux_audit_rules", "linux_time_sync"}
+# Runbooks for what a container does not own (kernel audit, the clock, the kernel's
+# modules: lnx_usb_storage is na where the module tree is not seen) run on a VM host.
+ON_A_VM = {"linux_audit_rules", "linux_time_sync", "linux_usb_storage"}
 
 # What a runbook may change, listed in a stable order; check mode must leave it alone.
 STATE = r"""
@@ -366,6 +367,40 @@ def test_firewall_keeps_listeners_open_and_rolls_back_when_osiris_is_cut_off(
         tables = on_host(host, "nft list tables; ls /etc/nftables.d")
         assert "osiris_filter" not in tables, "the rollback timer did not remove the table"
         assert "osiris-input.nft.rolled-back" in tables
+    finally:
+        lab_control.remove_host(name)
+
+
+def test_log_retention_keeps_a_journald_only_hosts_journal(
+    runbook_cases: dict[str, Future[None]], lab: LabState, tmp_path: Path
+) -> None:
+    """On a host where journald alone keeps the logs, linux_log_retention keeps the journal
+    on disk with no shorter limit, whatever the drop-in read last or journald.conf say:
+    check mode changes nothing, the real run does, a second changes nothing, and journald
+    reads Storage=persistent and no MaxRetentionSec (systemd-analyze cat-config) and writes
+    to /var/log/journal. (It asks for runbook_cases only to run beside them.)"""
+    name = f"rb{next(_names)}"
+    host = lab_control.add_host(name, profile="clean")
+    try:
+        drift.apply(host, "log_journal_only", "journal_competing")
+        playbook = RUNBOOKS["linux_log_retention"].playbook
+        inventory = _inventory(tmp_path, host)
+        before = host_state(host)
+        dry = run_playbook(playbook, inventory, forks=1, timeout=120, check=True, diff=True)
+        assert_successful(dry, "check mode")
+        assert changed_tasks(dry) and host_state(host) == before
+        assert_successful(run_playbook(playbook, inventory, forks=1, timeout=120), "real run")
+        again = run_playbook(playbook, inventory, forks=1, timeout=120)
+        assert_successful(again, "second run")
+        assert changed_tasks(again) == []
+        read = on_host(
+            host,
+            "systemd-analyze cat-config systemd/journald.conf"
+            " | grep -E '^[[:space:]]*(Storage|MaxRetentionSec)[[:space:]]*='"
+            "; journalctl --header | grep -c '^File path: /var/log/journal/'",
+        )
+        assert read.splitlines()[:-1] == ["Storage=persistent"], read
+        assert int(read.splitlines()[-1]) >= 1, "journald does not write to /var/log/journal"
     finally:
         lab_control.remove_host(name)
 

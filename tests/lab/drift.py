@@ -153,6 +153,10 @@ _STRONG_SSH_CRYPTO = (
 
 _TMOUT = "printf 'readonly TMOUT=%s\\nexport TMOUT\\n' > /etc/profile.d/50-lab-tmout.sh"
 _ROTATE = "sed -i 's/^\\([[:space:]]*\\)rotate [0-9]*/\\1rotate %s/' /etc/logrotate.d/rsyslog"
+# the lab's hosts keep a persistent journal without a time limit (Debian's default):
+# drifts that shorten retention shorten the journal's too, with journald's own setting
+_JOURNALD = "mkdir -p /etc/systemd/journald.conf.d && printf '[Journal]\\n%s\\n' > /etc/systemd/journald.conf.d/50-lab.conf"
+_JOURNAL_DAYS = _JOURNALD % "MaxRetentionSec=%sday"
 # OpenSSL 3 refuses TLS < 1.2 unless the security level is 0: link a system default
 # section that lowers it, as a legacy-compatibility edit would.
 _TLS_LEGACY = """sed -i 's/^\\[openssl_init\\]/&\\nssl_conf = ssl_sect/' /etc/ssl/openssl.cnf
@@ -169,8 +173,19 @@ DRIFTS.update(
         "session_timeout_long": _TMOUT % 1500,
         "session_timeout_off": "rm -f /etc/profile.d/50-lab-tmout.sh",
         "log_retention_98": _ROTATE % 13,
-        "log_retention_35": _ROTATE % 4,
-        "log_retention_14": _ROTATE % 1,
+        "log_retention_35": f"{_ROTATE % 4} && {_JOURNAL_DAYS % 35}",
+        "log_retention_14": f"{_ROTATE % 1} && {_JOURNAL_DAYS % 14}",
+        # journald only, as Debian 12 installs it: no rsyslog, nor its rotated files
+        "journal_only": "dpkg -P rsyslog >/dev/null 2>&1",
+        "journal_keeps_35": _JOURNAL_DAYS % 35,
+        "journal_volatile": _JOURNALD % "Storage=volatile",
+        # A stand-in for systemd-journal-upload (not in the lab's base): a unit of its name
+        # that runs; the check asks systemd whether it is active, nothing more.
+        "journal_uploaded": (
+            "printf '[Service]\\nExecStart=/bin/sleep infinity\\n'"
+            " > /etc/systemd/system/systemd-journal-upload.service && systemctl daemon-reload"
+            " && systemctl start systemd-journal-upload.service"
+        ),
         "log_forwarded": "echo '*.* @@10.251.0.1:514' > /etc/rsyslog.d/50-lab-forward.conf",
         "tls_legacy": _TLS_LEGACY,
         "suid_rogue": "cp /bin/dash /usr/local/bin/rootsh && chmod 4755 /usr/local/bin/rootsh",
@@ -307,16 +322,42 @@ DRIFTS.update(
     }
 )
 
+# States checks used to judge wrongly (tests/integration/test_linux_checks.py shows each)
+DRIFTS.update(
+    {
+        # bash's typeset is declare: a read-only TMOUT of 15 minutes in /etc/profile
+        "tmout_typeset": (
+            "rm -f /etc/profile.d/50-lab-tmout.sh && echo 'typeset -xr TMOUT=900' >> /etc/profile"
+        ),
+        # A stand-in for Debian 12's polkitd (not in the lab's base): a set-user-ID file at
+        # the path its package installs, /usr/lib/polkit-1/polkit-agent-helper-1.
+        "suid_polkit_helper": (
+            "mkdir -p /usr/lib/polkit-1 && cp /bin/true /usr/lib/polkit-1/polkit-agent-helper-1"
+            " && chmod 4755 /usr/lib/polkit-1/polkit-agent-helper-1"
+        ),
+        # a process named clamd in a pid namespace of its own, as in a container on the host
+        # (a renamed sleep: only its name and namespace matter)
+        "clamd_in_a_container": (
+            "mkdir -p /run/lab-container && cp /bin/sleep /run/lab-container/clamd"
+            " && setsid -f unshare --pid --fork --mount-proc /run/lab-container/clamd infinity"
+            " </dev/null >/dev/null 2>&1"
+            " && until pgrep -x clamd >/dev/null; do sleep 0.05; done"
+        ),
+    }
+)
+
 # Drifts the runbook tests (tests/integration/test_linux_runbooks.py) need besides the
 # ones above: each makes its check fail in a way a runbook must undo.
 DRIFTS.update(
     {
         # a read-only TMOUT of an hour in another profile.d file: fail, and it would win
         "session_timeout_hour": _TMOUT % 3600,
-        # daily rotation, 7 kept: about 8 days of logs
+        # daily rotation, 7 kept: about 8 days of logs (and of journal)
         "log_retention_daily": (
             "sed -i 's/^\\([[:space:]]*\\)weekly/\\1daily/' /etc/logrotate.d/rsyslog && "
             + _ROTATE % 7
+            + " && "
+            + _JOURNAL_DAYS % 8
         ),
         # source routing accepted (a fail that IP forwarding is not part of)
         "sysctl_source_route": "sysctl -q -w net.ipv4.conf.all.accept_source_route=1",
@@ -350,6 +391,13 @@ DRIFTS.update(
             " && sed -i '1i KexAlgorithms +diffie-hellman-group1-sha1' /etc/ssh/sshd_config"
             f" && {_RELOAD_SSHD}"
         ),
+        # A lab stand-in, not a drift: a container does not see its kernel's module tree
+        # (lnx_usb_storage cannot judge it there) and the VM hosts' cloud kernel has no
+        # usb-storage; this lists it as built in, as a kernel with USB support would.
+        "usb_module_tree": (
+            'mkdir -p "/lib/modules/$(uname -r)" && echo kernel/drivers/usb/storage/usb-storage.ko'
+            ' > "/lib/modules/$(uname -r)/modules.builtin"'
+        ),
         # a vendor's rule that loads usb-storage, read before osiris's (digits sort first)
         "usb_competing": (
             "echo 'install usb-storage /sbin/modprobe --ignore-install usb-storage'"
@@ -378,6 +426,17 @@ DRIFTS.update(
         "pwquality_no_dictionary": (
             "mkdir -p /etc/security/pwquality.conf.d"
             " && echo 'dictcheck = 0' > /etc/security/pwquality.conf.d/40-lab-nodict.conf"
+        ),
+        # journald alone keeps the logs (no rsyslog files, as on a stock Debian 12), with a
+        # drop-in read last that keeps them in memory for a week, and a short limit in
+        # journald.conf
+        "log_journal_only": "rm -f /etc/logrotate.d/rsyslog",
+        "journal_competing": (
+            "mkdir -p /etc/systemd/journald.conf.d"
+            " && printf '[Journal]\\nStorage=volatile\\nMaxRetentionSec=1week\\n'"
+            " > /etc/systemd/journald.conf.d/zzz-vendor.conf"
+            " && echo 'MaxRetentionSec=2d' >> /etc/systemd/journald.conf"
+            " && systemctl restart systemd-journald"
         ),
         "sysctl_forwarding_competing": (
             "echo 'net.ipv4.ip_forward=1' > /etc/sysctl.d/zz-router.conf"

@@ -69,7 +69,7 @@ CASES: dict[str, tuple[str, ...]] = {
         "pwquality_8",
         "pwquality_competing",
     ),
-    "linux_account_lockout": ("lockout_off", "lockout_deny_8"),
+    "linux_account_lockout": ("lockout_off", "lockout_deny_8", "lockout_competing"),
     "linux_auto_updates": ("auto_updates_off", "auto_updates_no_lists", "auto_updates_competing"),
     "linux_usb_storage": ("usb_module_tree", "usb_allowed", "usb_competing"),
     "linux_session_timeout": ("session_timeout_hour", "session_timeout_competing"),
@@ -101,6 +101,7 @@ SITE_VALUES: dict[str, dict[str, object]] = {
         "osiris_discouraged_algorithms": _CRYPTO["discouraged"].default + _SHA1_MACS
     },
     "linux_password_policy": {"osiris_min_length": 16},
+    "linux_account_lockout": {"osiris_deny": 3},
 }
 _SSHD_EFFECTIVE = (
     "grep -E '^(maxauthtries|permitrootlogin|passwordauthentication|permitemptypasswords) '"
@@ -117,6 +118,12 @@ try() {
   fi
 }
 try Qw7rtyu9Lop2zXm; try Qw7rtyu9Lop2zXmK"""
+# a user fails to su to another three times (PAM: su includes common-auth), then gets it right
+_LOCKOUT = """id labpw >/dev/null 2>&1 || useradd -m -s /bin/sh labpw
+id vic >/dev/null 2>&1 || useradd -m -s /bin/sh vic
+echo 'vic:Vic-pass-1234-xyz' | chpasswd
+for try in 1 2 3; do su labpw -c "echo wrong | su vic -c true" >/dev/null 2>&1; done
+su labpw -c "echo Vic-pass-1234-xyz | su vic -c 'echo in'" 2>&1 | grep -o 'locked due to .*'"""
 _SYSCTLS = "net.ipv4.conf.all.accept_source_route net.ipv4.conf.all.accept_redirects"
 # runbook id -> (a command run on the host after the fix, exactly what it must print)
 EFFECTIVE: dict[str, tuple[str, str]] = {
@@ -153,6 +160,7 @@ EFFECTIVE: dict[str, tuple[str, str]] = {
     # a login shell, as a person gets one
     "linux_session_timeout": ("bash -lc 'echo \"$TMOUT\"' 2>/dev/null", "900\n"),
     "linux_password_policy": (_PASSWD, "15: shorter than 16 characters\n16: accepted\n"),
+    "linux_account_lockout": (_LOCKOUT, "locked due to 3 failed logins.\n"),
 }
 # Runbooks for what a container does not own (kernel audit, the clock, the kernel's
 # modules: lnx_usb_storage is na where the module tree is not seen) run on a VM host.

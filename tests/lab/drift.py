@@ -416,6 +416,8 @@ DRIFTS.update(
             " && printf 'TMOUT=7200\\nreadonly TMOUT\\nexport TMOUT\\n'"
             " > /etc/profile.d/00-vendor-tmout.sh"
         ),
+        # a later line of faillock.conf (the last value counts) that turns locking off
+        "lockout_competing": "echo 'deny = 0' >> /etc/security/faillock.conf",
         # pwquality only warns: the minimum length is a suggestion
         "pwquality_competing": (
             "mkdir -p /etc/security/pwquality.conf.d"

@@ -46,7 +46,7 @@ class LocalTransport:
             try:
                 return self._talk(process, data, timeout)
             finally:
-                _stop(process)
+                _stop(process, workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -84,7 +84,7 @@ class LocalTransport:
         pass
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[bytes], workdir: str) -> None:
     """Close the lifeline (the supervisor then ends its session and work directory),
     wait for it briefly, and end whatever is left of the session ourselves."""
     if process.stdin:
@@ -92,7 +92,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.stdin.close()
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=STOP_GRACE)
-    end_session(process.pid)
+    end_session(process.pid, workdir)
     # a supervisor run by sudo is out of our reach: it ends when it reads EOF
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=STOP_GRACE)

@@ -4,18 +4,19 @@ The same supervisor runs on this machine and on SSH hosts. It reads exactly LENG
 bytes of bundle from stdin into a private work directory (which is also the bundle's
 ``TMPDIR``), runs the bundle, and keeps stdin open as a lifeline: when the controller
 closes it (to cancel, on a timeout) or dies (even by SIGKILL: the kernel closes its end
-of the pipe, or its TCP connection), the supervisor ends every process of its session
-and removes the directory. It does the same when the bundle finishes, so a probe that
-left a process behind does not keep the scan, or the host, busy.
+of the pipe, or its TCP connection), the supervisor ends every process the bundle
+started and removes the directory. It does the same when the bundle finishes, so a probe
+that left a process behind does not keep the scan, or the host, busy.
 
 Ending "the process group" is not enough: GNU ``timeout``, which runs each probe, puts
-itself in a group of its own, and a probe's orphans keep the session but lose their
-parent. So the supervisor ends every process of its session (``/proc/PID/stat``, read
-with shell builtins only, so it forks nothing while it looks), except itself and its
-ancestors (``sudo``, the login shell).
+itself in a group of its own, and a probe's orphans lose their parent. So the supervisor
+ends every process whose environment carries the bundle's TMPDIR (one ``grep`` over
+``/proc/*/environ``) and, when its session is its own (a session leader here, sshd's
+session over SSH), every process of that session but itself and its ancestors (``sudo``,
+the login shell), read from ``/proc/PID/stat`` with shell builtins only.
 
-Locally, the supervisor is also a session leader with a parent-death signal
-(``PR_SET_PDEATHSIG``), and the controller ends the session itself afterwards.
+Locally, the supervisor also has a parent-death signal (``PR_SET_PDEATHSIG``), and the
+controller ends what is left itself afterwards.
 """
 
 from __future__ import annotations
@@ -46,7 +47,18 @@ while read -r osiris_l < "/proc/$osiris_p/stat"; do
   osiris_p=$2; osiris_keep="$osiris_keep$2 "
 done 2>/dev/null
 osiris_reap() {
-  [ -n "$osiris_sid" ] || return 0
+  # what carries the bundle's TMPDIR (every process the bundle started, unless it
+  # emptied its environment), wherever it went: one grep, no fork per process
+  for osiris_round in 1 2 3 4 5; do
+    # (grep's status is no guide: processes that end while it reads make it 2)
+    osiris_left=$(grep -l -a -F "TMPDIR=$osiris_d" /proc/[0-9]*/environ 2>/dev/null)
+    [ -n "$osiris_left" ] || break
+    for osiris_p in $osiris_left; do
+      osiris_p=${osiris_p#/proc/}; kill -KILL "${osiris_p%/environ}" 2>/dev/null
+    done
+  done
+  # and, in a session of our own, everything in it but us and our ancestors
+  [ "$osiris_own_session" = 1 ] && [ -n "$osiris_sid" ] || return 0
   for osiris_round in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
     osiris_left=0
     for osiris_p in /proc/[0-9]*; do
@@ -78,9 +90,8 @@ fi
 
 # run it; with a lifeline, EOF on stdin stops everything
 _RUN = r"""
-TMPDIR=$osiris_d; export TMPDIR
 exec 3<&0
-sh "$osiris_d/bundle.sh" </dev/null 3<&- &
+TMPDIR=$osiris_d sh "$osiris_d/bundle.sh" </dev/null 3<&- &
 osiris_bundle=$!
 if [ "$osiris_lifeline" = 1 ]; then
   { cat <&3 >/dev/null 2>&1; kill -TERM $$; } >/dev/null 2>&1 &
@@ -94,17 +105,25 @@ rm -rf "$osiris_d"
 exit "$osiris_rc"
 """
 
-SUPERVISOR = "osiris_len=$1; osiris_d=$2; osiris_lifeline=1\n" + _SETUP + _READ_STDIN + _RUN
+SUPERVISOR = (
+    "osiris_len=$1; osiris_d=$2; osiris_lifeline=1; osiris_own_session=1\n"
+    + _SETUP
+    + _READ_STDIN
+    + _RUN
+)
 
 
 def embedded_supervisor(bundle: str, *, lifeline: bool) -> str:
     """One script that supervises ``bundle`` (held in a here-document), for a runner
-    that ships a file (Ansible's ``script`` module). ``lifeline``: stop when stdin ends
-    (over SSH, Ansible's pseudo-terminal; its hangup stops it too); not where stdin is
-    closed from the start (Ansible's local connection)."""
+    that ships a file (Ansible's ``script`` module). ``lifeline``: over SSH, where the
+    script has a session of its own (sshd's) and Ansible's pseudo-terminal as stdin:
+    stop when it ends (its hangup stops it too). Not locally, where stdin is closed from
+    the start and the session is ansible-playbook's, shared with its other work: there
+    only what carries the bundle's TMPDIR is ended."""
     end = f"OSIRIS_BUNDLE_{secrets.token_hex(8)}"
     return (
-        f"#!/bin/sh\n# osiris probe supervisor\nosiris_d=; osiris_lifeline={int(lifeline)}\n"
+        "#!/bin/sh\n# osiris probe supervisor\n"
+        f"osiris_d=; osiris_lifeline={int(lifeline)}; osiris_own_session={int(lifeline)}\n"
         + _SETUP
         + f"cat > \"$osiris_d/bundle.sh\" <<'{end}'\n{bundle.rstrip()}\n{end}\n"
         + _RUN
@@ -139,10 +158,26 @@ def session_members(sid: int) -> list[int]:
     return members
 
 
-def end_session(sid: int, rounds: int = 20) -> None:
-    """SIGKILL every process of session ``sid`` (again, for those forked meanwhile)."""
+def carrying(workdir: str) -> list[int]:
+    """Live processes whose environment names ``workdir`` as TMPDIR (a bundle's own)."""
+    needle = f"TMPDIR={workdir}\0".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue  # ended while we looked, or not ours to read
+    return found
+
+
+def end_session(sid: int, workdir: str | None = None, rounds: int = 20) -> None:
+    """SIGKILL every process of session ``sid``, and every one carrying ``workdir`` as
+    its TMPDIR (again, for those forked meanwhile)."""
     for _ in range(rounds):
-        members = [pid for pid in session_members(sid) if pid != os.getpid()]
+        members = session_members(sid) + (carrying(workdir) if workdir else [])
+        members = [pid for pid in members if pid != os.getpid()]
         if not members:
             return
         for pid in members:
@@ -151,11 +186,12 @@ def end_session(sid: int, rounds: int = 20) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)  # resolved now: the forked child must not load it
-_prctl = _libc.prctl
+# resolved now: the forked child must not load anything (None: no prctl, not Linux)
+_prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
 
 
 def die_with_parent() -> None:
     """``preexec_fn``: SIGTERM this child when the thread that started it ends (the
     whole controller, killed or not). Calls only a pre-resolved C function."""
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)

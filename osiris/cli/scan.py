@@ -47,8 +47,8 @@ InventoryOption = Annotated[
 TargetsArgument = Annotated[
     list[str] | None,
     typer.Argument(
-        help="Hosts to scan over SSH, [user@]host[:port], instead of an inventory"
-        " (host keys from known_hosts). Neither: this machine.",
+        help="Hosts to scan over SSH, as user@host:port (user and port optional), instead"
+        " of an inventory (host keys from known_hosts). Neither: this machine.",
         show_default=False,
     ),
 ]

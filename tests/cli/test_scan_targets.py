@@ -73,3 +73,9 @@ def test_a_relative_inventory_path_scans(osiris, tmp_path: Path) -> None:
     (host,) = json.loads(result.stdout)["hosts"]
     assert (host["name"], host["reached"]) == ("this-machine", True)
     assert [(r["check_id"], r["status"]) for r in host["results"]] == [("lnx_a", "pass")]
+
+
+def test_the_help_shows_how_to_write_a_target(osiris) -> None:
+    """Before: rich read '[user@]' in the help as a markup tag and dropped it."""
+    result = osiris("scan", "--help", env={"COLUMNS": "200"})
+    assert "as user@host:port (user and port optional)" in result.stdout

@@ -66,16 +66,20 @@ osiris_cat() {
   return "$osiris_cat_rc"
 }
 # osiris_pgrep NAME: pids of processes named NAME that belong to this host, not to a
-# container on it: the same pid namespace as the probe (one NSpid entry) and the same root
-# directory (where it can be seen: only root sees other users' roots).
+# container on it: the same pid namespace as the probe (one NSpid entry; a kernel without
+# NSpid cannot tell) and the same root directory (where it can be seen: only root sees
+# other users' roots). A process that ends while it is looked at is not listed.
 osiris_pgrep() {
   for osiris_pid in $(pgrep -x "$1" 2>/dev/null); do
-    osiris_levels=$(awk '$1 == "NSpid:" { print NF - 1 }' "/proc/$osiris_pid/status" 2>/dev/null)
+    osiris_status=$(cat "/proc/$osiris_pid/status" 2>/dev/null) || continue
+    osiris_levels=$(printf '%s\n' "$osiris_status" | awk '$1 == "NSpid:" { print NF - 1 }')
     [ -z "$osiris_levels" ] || [ "$osiris_levels" = 1 ] || continue
     if [ -e "/proc/$osiris_pid/root/" ]; then
       [ "/proc/$osiris_pid/root/" -ef / ] || continue
+    elif [ "$(id -u)" = 0 ]; then
+      continue
     fi
-    echo "$osiris_pid"
+    [ -d "/proc/$osiris_pid" ] && echo "$osiris_pid"
   done
 }
 # osiris_q VALUE: VALUE as a JSON string

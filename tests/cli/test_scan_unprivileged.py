@@ -63,3 +63,35 @@ def test_a_scan_by_a_user_who_is_not_root_says_first_that_it_is_partial(scans) -
     )
     assert run.returncode == 2
     assert json.loads(run.stdout)["exit_code"] == 2
+
+
+@pytest.mark.parametrize("check_id", ["lnx_privileged_accounts", "lnx_inactive_accounts"])
+def test_checks_that_read_etc_shadow_could_not_decide(scans, check_id: str) -> None:
+    """Before: lnx_privileged_accounts passed ("no empty passwords") without /etc/shadow,
+    and lnx_inactive_accounts found no account to judge."""
+    _, nobody, _ = scans
+    assert nobody[check_id]["status"] == "error"
+    assert nobody[check_id]["reason"].startswith("could not read /etc/shadow")
+
+
+def test_nothing_passes_on_what_the_user_could_not_read(scans) -> None:
+    _, nobody, root = scans
+    # wherever nobody saw other facts than root, nobody's check could not decide
+    seen_otherwise = {
+        check_id: (result["status"], result["reason"])
+        for check_id, result in nobody.items()
+        if check_id not in _MOVING
+        and result["status"] != "error"
+        and {k: v for k, v in (result.get("facts") or {}).items()}
+        != (root[check_id].get("facts") or {})
+    }
+    assert not seen_otherwise
+
+
+def test_tools_in_sbin_are_found_without_sbin_on_the_users_path(scans) -> None:
+    """Before: "required command 'sshd' is not installed" where /usr/sbin/sshd is."""
+    _, nobody, root = scans
+    assert Path("/usr/sbin/sshd").exists()
+    for check_id in ("lnx_ssh_hardening", "lnx_ssh_crypto"):
+        assert "is not installed" not in nobody[check_id]["reason"], nobody[check_id]
+        assert (nobody[check_id]["status"], root[check_id]["status"]) != ("na", "error")

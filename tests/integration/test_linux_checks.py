@@ -10,11 +10,18 @@ Three checks judge what a container does not have (its own disks, clock and kern
 audit, ``CONTAINER_BOUND``): on the systemd (container) hosts they are ``na``. Their other
 statuses are shown on VM hosts (tests/lab/vm.py: qemu, a kernel of their own, root on
 LUKS or not, chrony synchronised to a chronyd on this machine), by ``VM_CASES``.
+lnx_usb_storage is na in a container, which does not see its kernel's module tree; its
+fail is shown with a stand-in tree (drift usb_module_tree).
+
+``USED_TO_BE_WRONG`` shows, on one shared host, each state a check once judged wrongly
+(issue 11): a typeset TMOUT, a journald-only host, Debian 12's polkit helper, a clamd in
+a container on the host, the reasons people read.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import zip_longest
@@ -28,9 +35,9 @@ from osiris.model import Platform
 from tests.integration.test_scan_lab import write_inventory
 from tests.lab import drift
 from tests.lab import lab as lab_control
-from tests.lab.hosts import Kind
+from tests.lab.hosts import Kind, LabHost
 from tests.lab.lab import LabState
-from tests.osiris_cli import osiris_runner
+from tests.osiris_cli import Runner, osiris_runner
 
 Case = tuple[str, tuple[str, ...]]
 
@@ -74,10 +81,12 @@ CASES: dict[str, list[Case]] = {
         ("fail", ("auto_updates_removed",)),
         ("na", ("apt_tools_removed",)),
     ],
+    # a container sees no module tree: without a rule of its own, na
     "lnx_usb_storage": [
         ("pass", ()),
-        ("fail", ("usb_allowed",)),
+        ("na", ("usb_allowed",)),
         ("warning", ("usb_blacklist_only",)),
+        ("fail", ("usb_module_tree", "usb_allowed")),
     ],
     "lnx_disk_space": [("pass", ())],
     "lnx_session_timeout": [
@@ -90,6 +99,7 @@ CASES: dict[str, list[Case]] = {
         ("fail", ("log_retention_14",)),
         ("warning", ("log_retention_35",)),
         ("pass", ("log_retention_14", "log_forwarded")),
+        ("fail", ("journal_only", "journal_volatile")),
     ],
     # na in the same round as lnx_cert_expiry's: both need openssl until it is removed
     "lnx_tls_policy": [
@@ -171,8 +181,13 @@ VM_CASES: dict[str, list[VmCase]] = {
 # (test below), not from filling the disk. Admin accounts has no fail by design.
 NOT_DRIVEN_TO_FAIL = {"lnx_disk_space", "lnx_admin_accounts"}
 # Declared statuses the rounds do not reach, and why.
+_GUARD = "a guard for a probe answer no host gives; tests/unit/test_reasons.py reaches it"
 NOT_IN_ROUNDS = {
     ("lnx_failed_units", "na"): "shown by test_on_a_host_that_is_no_container",
+    ("lnx_privileged_accounts", "error"): _GUARD,
+    ("lnx_lockout", "error"): _GUARD,
+    ("lnx_password_policy", "error"): _GUARD,
+    ("lnx_ssh_hardening", "error"): _GUARD,
 }
 CONTAINER_BOUND = drift.CONTAINER_BOUND_CHECKS
 
@@ -324,3 +339,138 @@ def test_disk_space_follows_site_thresholds(
     assert result.stdout, result.stderr
     (check,) = json.loads(result.stdout)["hosts"][0]["results"]
     assert check["status"] == expected, check["reason"]
+
+
+# States a check once judged wrongly (issue 11), shown in turn on one shared host: the
+# drifts that make the state, the site's thresholds, and for each check scanned its status
+# and its reason as people read it (a regular expression). Each state brings its own
+# drifts, so any one of them can run alone.
+Expected = dict[str, tuple[str, str]]
+USED_TO_BE_WRONG: dict[str, tuple[tuple[str, ...], dict, Expected]] = {
+    # bash's typeset is declare: "TMOUT is unset" before
+    "tmout_typeset": (
+        ("tmout_typeset",),
+        {},
+        {"lnx_session_timeout": ("pass", r"idle shells end after 900 s \(TMOUT\)")},
+    ),
+    # Debian 12's default: a persistent journal and no rsyslog ("about None days" before)
+    "journald_only": (
+        ("journal_only",),
+        {},
+        {
+            "lnx_log_retention": (
+                "pass",
+                r"the persistent journal has no time limit and has not filled its \d+ MB:"
+                r" it has deleted no log yet",
+            )
+        },
+    ),
+    "journald_keeps_35_days": (
+        ("journal_only", "journal_keeps_35"),
+        {},
+        {
+            "lnx_log_retention": (
+                "warning",
+                r"the persistent journal keeps only about 35 days of logs and nothing is"
+                r" forwarded",
+            )
+        },
+    ),
+    "journal_uploaded": (
+        ("journal_only", "journal_volatile", "journal_uploaded"),
+        {},
+        {
+            "lnx_log_retention": (
+                "pass",
+                r"logs are forwarded to a remote collector by systemd-journal-upload",
+            )
+        },
+    ),
+    # Debian 12's polkit helper is allowed; the reason names only the file off the lists
+    "suid_polkit_and_a_rogue": (
+        ("suid_polkit_helper", "suid_rogue"),
+        {},
+        {
+            "lnx_suid_files": (
+                "fail",
+                r"set-user-ID files nobody has allowed: /usr/local/bin/rootsh \(remove the"
+                r" bit, or add them to allowed_extra\)",
+            )
+        },
+    ),
+    # a site allows a file without copying the distribution's list
+    "suid_allowed_extra": (
+        ("suid_polkit_helper", "suid_rogue"),
+        {"lnx_suid_files": {"allowed_extra": ["/usr/local/bin/rootsh"]}},
+        {"lnx_suid_files": ("pass", r"every set-user-ID file is a known one")},
+    ),
+    # a container's clamd is not the host's ("signatures None days old" before)
+    "clamd_in_a_container": (
+        ("antimalware_off", "clamd_in_a_container"),
+        {},
+        {"lnx_antimalware": ("fail", r"no anti-malware engine is running")},
+    ),
+    # redirects accepted with SYN cookies on: the reason names only what is wrong
+    "redirects_with_syncookies_on": (
+        ("sysctl_redirects",),
+        {},
+        {
+            "lnx_kernel_network": (
+                "warning",
+                r"the kernel accepts ICMP redirects \(net\.ipv4\.conf\.all\.accept_redirects = 1,"
+                r" net\.ipv4\.conf\.default\.accept_redirects = 0\)",
+            )
+        },
+    ),
+    # lists read as words, not Python lists
+    "privileges_in_words": (
+        (),
+        {},
+        {
+            "lnx_privileged_accounts": (
+                "pass",
+                r"UID 0 is held by root only, no account has an empty password, and sudo asks"
+                r" for a password",
+            )
+        },
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def shared_host(lab: LabState) -> Iterator[LabHost]:
+    """One clean host for every state of USED_TO_BE_WRONG, in turn."""
+    host = lab_control.add_host("lcw", Kind.SYSTEMD, profile="clean")
+    try:
+        yield host
+    finally:
+        lab_control.remove_host("lcw")
+
+
+@pytest.fixture(scope="module")
+def shared_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Runner, Path]:
+    directory = tmp_path_factory.mktemp("used-to-be-wrong")
+    osiris = osiris_runner(directory)
+    assert osiris("init").returncode == 0
+    return osiris, directory
+
+
+@pytest.mark.parametrize("state", list(USED_TO_BE_WRONG))
+def test_a_state_once_judged_wrongly(
+    shared_host: LabHost, shared_site: tuple[Runner, Path], lab_env: dict[str, str], state: str
+) -> None:
+    drifts, thresholds, expected = USED_TO_BE_WRONG[state]
+    osiris, directory = shared_site
+    host = shared_host
+    drift.apply(host, *drifts)
+    config = directory / "home" / "config.yaml"
+    settings = yaml.safe_load(config.read_text())
+    settings["thresholds"] = thresholds
+    config.write_text(yaml.safe_dump(settings))
+    found = scan(osiris, host.name, host.address, lab_env, directory, *expected)
+    wrong = {
+        check: (found[check]["status"], found[check]["reason"])
+        for check, (status, reason) in expected.items()
+        if found[check]["status"] != status or not re.fullmatch(reason, found[check]["reason"])
+    }
+    assert not wrong, wrong

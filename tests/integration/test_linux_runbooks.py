@@ -162,9 +162,9 @@ EFFECTIVE: dict[str, tuple[str, str]] = {
     "linux_password_policy": (_PASSWD, "15: shorter than 16 characters\n16: accepted\n"),
     "linux_account_lockout": (_LOCKOUT, "locked due to 3 failed logins.\n"),
 }
-# Runbooks for what a container does not own (kernel audit, the clock, the kernel's
-# modules: lnx_usb_storage is na where the module tree is not seen) run on a VM host.
-ON_A_VM = {"linux_audit_rules", "linux_time_sync", "linux_usb_storage"}
+# Runbooks for what a container does not own (kernel audit, the clock) run on a VM host.
+# (lnx_usb_storage's case gives the container a module tree instead: usb_module_tree.)
+ON_A_VM = {"linux_audit_rules", "linux_time_sync"}
 
 # What a runbook may change, listed in a stable order; check mode must leave it alone.
 STATE = r"""

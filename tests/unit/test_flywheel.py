@@ -52,6 +52,7 @@ ROOT_PASSWORD = {
     "password_authentication": "yes",
     "permit_empty_passwords": "no",
     "max_auth_tries": 4,
+    "root_login_from_match": False,
 }
 # too many tries: evaluate rule max_auth_tries_high (warning), another drift of the check
 MANY_TRIES = {**ROOT_PASSWORD, "permit_root_login": "prohibit-password", "max_auth_tries": 10}

@@ -234,11 +234,31 @@ HARDENING = [
         f"{_PASSWORDS_ON}; sshd_main 'Match User root' '  PermitRootLogin yes'",
         "fail",
         _WHOLE_FILE,  # lines appended after it would be in its Match block
-        pending=(
-            "`sshd -T` without -C leaves Match blocks out: root may log in with a password"
-            " and the check passes (reported for lnx_ssh_hardening's probe: `sshd -T -C"
-            " user=root,host=,addr=`)"
-        ),
+    ),
+    scenario(
+        "root_password_login_from_an_address_range",
+        _H,
+        f"{_ROOT}/wrong_value.fail",
+        f"{_PASSWORDS_ON}; sshd_main 'Match Address 10.0.0.0/8,!10.0.0.1' '  PermitRootLogin yes'",
+        "fail",
+        _WHOLE_FILE,
+    ),
+    scenario(
+        "empty_passwords_for_one_user",
+        _H,
+        f"{_EMPTY}/wrong_value.fail",
+        "sshd_main 'Match User nobody' '  PermitEmptyPasswords yes'",
+        "fail",
+        _WHOLE_FILE,
+    ),
+    scenario(
+        "max_auth_tries_more_on_another_port",
+        _H,
+        f"{_TRIES}/wrong_value_more_than.fail",
+        "sshd_main 'Match LocalPort 2222' '  MaxAuthTries 10'",
+        "warning",
+        _WHOLE_FILE,
+        differs="graded",
     ),
 ]
 

@@ -100,11 +100,6 @@ PASSWORD = [
         " /etc/pam.d/common-password && grep -q '# pam_pwquality' /etc/pam.d/common-password",
         "fail",
         "pam-password",
-        pending=(
-            "PAM ignores what follows '#' on a line, so `password requisite # pam_pwquality.so`"
-            " loads no module; the probe's grep still finds pam_pwquality (reported for"
-            " lnx_password_policy's probe)"
-        ),
     ),
 ]
 
@@ -194,11 +189,6 @@ LOCKOUT = [
         " /etc/pam.d/common-auth",
         "fail",
         "pam-auth",
-        pending=(
-            "`auth sufficient pam_faillock.so preauth` ends the stack with success before any"
-            " password is asked; the probe sees pam_faillock and passes (reported for"
-            " lnx_lockout's probe: read each line's control)"
-        ),
     ),
     scenario(
         "faillock_unlock_ten_minutes",
@@ -224,11 +214,6 @@ LOCKOUT = [
         _faillock("deny = 5\\nunlock_time = never"),
         "pass",
         "pam-auth",
-        pending=(
-            "unlock_time = never keeps an account locked until an administrator unlocks it;"
-            " the probe reads only digits, falls back to 600 and warns (reported for"
-            " lnx_lockout's probe)"
-        ),
     ),
     scenario(
         "faillock_unlock_longer",

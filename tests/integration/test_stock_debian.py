@@ -67,17 +67,7 @@ STOCK_FAILS: dict[str, str] = {
 }
 
 # check id -> why failing is wrong on this host
-FALSE_FAILS: dict[str, str] = {
-    "lnx_usb_storage": (
-        "the container sees no module tree (/lib/modules/$(uname -r) is absent): whether"
-        " usb-storage can load is not this host's to decide; never a fail (issue 11, item 4)"
-    ),
-    "lnx_log_retention": (
-        "Debian 12 keeps a persistent journal (/var/log/journal) with no time limit,"
-        " bounded only by SystemMaxUse; the check counts rsyslog's rotation only and says"
-        " 'about None days' (issue 11, item 4)"
-    ),
-}
+FALSE_FAILS: dict[str, str] = {}
 
 # what debootstrap's default variant installs
 STOCK_PRIORITIES = ("required", "important")

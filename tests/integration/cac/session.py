@@ -71,10 +71,6 @@ TMOUT = [
         _tmout("typeset -xr TMOUT=600", "/etc/profile"),
         "pass",
         "profile",
-        pending=(
-            "bash's `typeset` is `declare`: the probe does not read `typeset -xr TMOUT=600`"
-            " and says TMOUT is unset (issue 11, item 4; lnx_session_timeout's probe)"
-        ),
     ),
     scenario(
         "tmout_typeset_twice",
@@ -83,7 +79,6 @@ TMOUT = [
         f"{_tmout('typeset -xr TMOUT=600', '/etc/profile')}; echo 'typeset -xr TMOUT=600' >> {_D}",
         "pass",
         "profile",
-        pending="as tmout_typeset_in_profile",
     ),
     scenario(
         "tmout_plain_shorter",
@@ -127,11 +122,6 @@ TMOUT = [
         "pass",
         "profile",
         differs="effective-tmout",
-        pending=(
-            "the second read-only assignment fails in bash, so TMOUT stays 600; the probe"
-            " takes the last line (3600) and fails (lnx_session_timeout's probe: ask a login"
-            " shell for $TMOUT)"
-        ),
     ),
     scenario(
         "tmout_conflict_profile_d_read_first",
@@ -206,11 +196,6 @@ IDLE = [
         "fail",
         "sshd-idle profile",
         differs="keepalive-zero",
-        pending=(
-            "ClientAliveCountMax 0 disables sshd's connection termination (sshd_config(5),"
-            " OpenSSH 8.2 and later); the probe counts it as 1 and passes (reported for"
-            " lnx_session_timeout)"
-        ),
     ),
 ]
 

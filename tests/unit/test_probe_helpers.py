@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from osiris.catalog import load_catalog
 from osiris.catalog.evaluate import evaluate
 from osiris.catalog.model import Check, CheckSpec, compile_check
 from osiris.model import Platform, Status
@@ -269,3 +270,11 @@ def test_anything_unread_is_an_error_even_where_the_rules_would_pass(marker, rea
         Status.PASS,
         "no empty passwords",
     )
+
+
+def test_no_check_declares_a_fact_the_bundle_reserves() -> None:
+    """``_unreadable`` (and any name starting with ``_``) belongs to the bundle."""
+    reserved = {
+        (check.id, name) for check in load_catalog() for name in check.spec.facts if name[0] == "_"
+    }
+    assert not reserved

@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -72,6 +73,7 @@ def run_playbook(
     diff: bool = False,
     files: dict[str, tuple[str, str]] | None = None,
     private_dir: Path | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> PlaybookRun:
     """Run ``playbook`` against the generated inventory.
 
@@ -79,12 +81,17 @@ def run_playbook(
     the private data dir and its path passed as that extra var. ``private_dir``: where
     that directory is made (it must not exist), for a caller that must find the run
     again after a crash (osiris.heal.action); else a new temporary directory.
+    ``cancelled``: asked a few times a second; True ends the run (status ``canceled``).
+    Signals stay osiris's: a SIGINT or SIGTERM raises here as anywhere else.
     """
     playbook = playbook.resolve()
     private = _make_private(private_dir)
     try:
         inventory_path = private / "inventory.json"
         inventory_path.write_text(json.dumps(inventory.data))
+        # read by ansible-runner from this file only (a ``settings`` argument is dropped)
+        (private / "env").mkdir()
+        (private / "env" / "settings").write_text(json.dumps({"pexpect_timeout": _POLL_SECONDS}))
         variables = dict(extravars or {})
         for variable, (file_name, content) in (files or {}).items():
             path = private / "files" / file_name
@@ -104,6 +111,9 @@ def run_playbook(
             timeout=int(timeout) if timeout else None,
             suppress_env_files=True,
             quiet=True,
+            # without a callback of its own, ansible-runner takes SIGINT and SIGTERM for
+            # itself, for good: osiris's handlers would be gone once a runbook had run
+            cancel_callback=cancelled or _never,
         )
         results = tuple(
             TaskResult(
@@ -121,6 +131,13 @@ def run_playbook(
         remove_run(private)
 
 
+_POLL_SECONDS = 0.25  # how often ansible-runner asks ``cancelled`` while it waits
+
+
+def _never() -> bool:
+    return False
+
+
 def _make_private(where: Path | None) -> Path:
     if where is None:
         return Path(tempfile.mkdtemp(prefix="osiris-ansible-"))  # made 0700
@@ -130,20 +147,22 @@ def _make_private(where: Path | None) -> Path:
     return where
 
 
-def remove_run(private: Path) -> None:
-    """End what is left of the run in ``private`` and remove the directory. A second
-    Ctrl-C arriving meanwhile is held until both are done: half of this would leave a
-    playbook running or a directory behind."""
+def remove_run(private: Path) -> list[int]:
+    """End what is left of the run in ``private`` and remove the directory; the pids
+    ended. A second Ctrl-C arriving meanwhile is held until both are done: half of this
+    would leave a playbook running or a directory behind."""
     held: BaseException | None = None
+    ended: list[int] = []
     for _ in range(3):
         try:
-            end_run(private)
+            ended = end_run(private)
             shutil.rmtree(private, ignore_errors=True)
             break
         except KeyboardInterrupt as exc:
             held = exc
     if held is not None:
         raise held
+    return ended
 
 
 def _environment(private: Path) -> dict[str, str]:

@@ -14,15 +14,16 @@ from osiris.catalog import default_catalog_dir, load_catalog
 from osiris.cli.common import ExitCode, HomeOption, JsonOption, console, err_console
 from osiris.cli.scan import InventoryOption, _csv
 from osiris.config import resolve_home
+from osiris.heal.inputs import HealInputs
+from osiris.heal.intent import IntentKind, Plan
 from osiris.heal.l2 import planner_for
-from osiris.heal.plan import Plan, StepKind
 from osiris.heal.rules import load_rules, rule_files
 from osiris.heal.runbooks import default_playbooks_dir, load_runbooks
-from osiris.heal.session import HealInputs, HealReport, describe, heal
+from osiris.heal.session import HealReport, HealStatus, describe, heal
 from osiris.heal.store import history as action_history
 from osiris.heal.variables import resolve, validate_site_vars
 from osiris.scan.plan import ScanRequest, plan_scan
-from osiris.site import CONFIG_FILE, open_site
+from osiris.site import CONFIG_FILE, Site, open_site
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +40,12 @@ def heal_command(
         list[str] | None, typer.Option("--checks", help="Only these check ids.")
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check mode: show what would change, change nothing.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Plan and preview every fix in check mode; record the scan, nothing else"
+            " (no incident, approval, action, L2 call or escalation).",
+        ),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Act without asking.")] = False,
     accept_new_host_keys: Annotated[bool, typer.Option("--accept-new-host-keys")] = False,
@@ -50,7 +56,8 @@ def heal_command(
     key configured, what the L2 planner chooses), verifying each fix.
 
     Exit 0 when nothing is left to do, 1 when drift remains (failed, escalated, waiting
-    for approval or deferred), 2 on bad input.
+    for approval or deferred), 2 on bad input, 130 when interrupted (the JSON document,
+    if asked for, says "status": "interrupted").
     """
     request = ScanRequest(
         home=resolve_home(home),
@@ -59,6 +66,31 @@ def heal_command(
         check_ids=_csv(checks),
         accept_new_host_keys=accept_new_host_keys,
     )
+    report = HealReport()
+    try:
+        site, inputs = _inputs(request)
+        heal(
+            site.database(),
+            site.home,
+            inputs,
+            dry_run=dry_run,
+            confirm=lambda plan: _confirm(plan, yes, as_json),
+            report=report,
+        )
+    except KeyboardInterrupt:  # before the heal began: nothing was done
+        report.status = HealStatus.INTERRUPTED
+    if as_json:
+        typer.echo(json.dumps(_document(report, dry_run), indent=2))
+    else:
+        _print(report, dry_run)
+    if report.status is HealStatus.INTERRUPTED:
+        err_console.print("osiris: heal interrupted; an action in flight is settled next heal")
+        raise typer.Exit(ExitCode.INTERRUPTED)
+    raise typer.Exit(_exit_code(report, dry_run))
+
+
+def _inputs(request: ScanRequest) -> tuple[Site, HealInputs]:
+    """The site and what its heal works with: hosts, catalog, runbooks, rules, keys."""
     scan_plan = plan_scan(request)
     catalog = load_catalog()
     runbooks = load_runbooks(catalog, default_playbooks_dir())
@@ -84,18 +116,7 @@ def heal_command(
             site.config.l2, site.secrets_path, catalog, runbooks, scan_plan.thresholds_for
         ),
     )
-    report = heal(
-        site.database(),
-        site.home,
-        inputs,
-        dry_run=dry_run,
-        confirm=lambda plan: _confirm(plan, yes, as_json),
-    )
-    if as_json:
-        typer.echo(json.dumps(_document(report, dry_run), indent=2))
-    else:
-        _print(report, dry_run)
-    raise typer.Exit(_exit_code(report, dry_run))
+    return site, inputs
 
 
 def _confirm(plan: Plan, yes: bool, as_json: bool) -> bool:
@@ -105,22 +126,23 @@ def _confirm(plan: Plan, yes: bool, as_json: bool) -> bool:
         err_console.print("osiris: the plan needs a yes: run again with --yes to act")
         return False
     err_console.print(_plan_table(plan))
-    return typer.confirm(f"Run {len(plan.of(StepKind.HEAL))} runbook(s)?", err=True)
+    return typer.confirm(f"Run {len(plan.of(IntentKind.HEAL))} runbook(s)?", err=True)
 
 
 def _plan_table(plan: Plan) -> Table:
     table = Table(title="Heal plan", title_justify="left")
-    for column in ("incident", "host", "check", "status", "decision", "runbook", "why"):
+    for column in ("incident", "host", "check", "status", "decision", "runbook", "held by", "why"):
         table.add_column(column)
-    for step in plan.steps:
-        row = describe(step)
+    for intent in plan.intents:
+        row = describe(intent)
         table.add_row(
-            str(row["incident"]),
+            "new" if row["incident"] is None else str(row["incident"]),
             row["host"],
             row["check_id"],
             row["status"],
-            Text(row["decision"], style="bold" if step.kind is StepKind.HEAL else ""),
+            Text(row["decision"], style="bold" if intent.kind is IntentKind.HEAL else ""),
             row["runbook"] or "",
+            row["rail"] or "",
             Text(row["reason"]),
         )
     return table
@@ -129,16 +151,19 @@ def _plan_table(plan: Plan) -> Table:
 def _print(report: HealReport, dry_run: bool) -> None:
     for note in report.reconciled:
         console.print(f"reconciled: {note}", markup=False)
+    for note in report.unsettled:
+        console.print(f"not reconciled (dry run): {note}", markup=False)
     console.print(_plan_table(report.plan))
     if not report.confirmed:
         console.print("nothing was changed")
     for action in report.actions:
         outcome = Text(action.outcome, style="green" if action.outcome == "succeeded" else "red")
+        held = f", held by {action.held_by}" if action.held_by else ""
         console.print(
             Text.assemble(
                 f"{action.host} {action.check_id} {action.runbook_id}: ",
                 outcome,
-                f" ({action.detail})",
+                f" ({action.detail}{held})",
             )
         )
         if dry_run and action.diff:
@@ -151,11 +176,13 @@ def _print(report: HealReport, dry_run: bool) -> None:
 def _document(report: HealReport, dry_run: bool) -> dict[str, object]:
     return {
         "schema": "osiris.heal/v1",
+        "status": report.status.value,
         "run_id": report.run_id,
         "dry_run": dry_run,
         "confirmed": report.confirmed,
         "reconciled": report.reconciled,
-        "plan": [describe(step) for step in report.plan.steps],
+        "unsettled": report.unsettled,
+        "plan": [describe(intent) for intent in report.plan.intents],
         "actions": [action.__dict__ for action in report.actions],
         "demoted": report.demoted,
         "escalations": [
@@ -189,10 +216,11 @@ def _print_notices(report: HealReport) -> None:
 
 
 def _exit_code(report: HealReport, dry_run: bool) -> int:
-    waiting = [s for s in report.plan.steps if s.kind not in (StepKind.HEAL, StepKind.EXCEPTED)]
+    done = (IntentKind.HEAL, IntentKind.EXCEPTED)
+    waiting = [i for i in report.plan.intents if i.kind not in done]
     unhealed = any(a.outcome not in ("succeeded", "dry_run") for a in report.actions)
     acted = report.confirmed and not dry_run
-    left = waiting or unhealed or (report.plan.of(StepKind.HEAL) and not acted)
+    left = waiting or unhealed or (report.plan.of(IntentKind.HEAL) and not acted)
     return ExitCode.FINDINGS if left else ExitCode.OK
 
 

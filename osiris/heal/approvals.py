@@ -57,6 +57,14 @@ def find(db: sqlite_utils.Database, incident_id: int, runbook_id: str) -> Approv
     return Approval(*row) if row else None
 
 
+def live_requests(db: sqlite_utils.Database) -> dict[tuple[int, str], Approval]:
+    """Every pending or approved request, by (incident id, runbook id)."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM approvals WHERE state IN ('pending', 'approved')"
+    ).fetchall()
+    return {(row[1], row[4]): Approval(*row) for row in rows}
+
+
 def list_approvals(db: sqlite_utils.Database, *, pending_only: bool = True) -> list[Approval]:
     where = "WHERE state = 'pending'" if pending_only else ""
     rows = db.execute(f"SELECT {_COLUMNS} FROM approvals {where} ORDER BY id").fetchall()

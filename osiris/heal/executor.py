@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from osiris.ansible.inventory import generate
@@ -53,13 +54,16 @@ def run_runbook(
     check_mode: bool = False,
     guard: Guard | None = None,
     variables: Mapping[str, Any] | None = None,
+    workdir: Path | None = None,
 ) -> RunOutcome:
     """Run ``runbook`` on ``host``. ``guard``: the lockout guard of this action (a Windows
     runbook arms it in its prelude; on Linux ``guard.arm`` has armed it already).
-    ``variables``: what a playbook runs with beyond its own (osiris.heal.variables)."""
+    ``variables``: what a playbook runs with beyond its own (osiris.heal.variables).
+    ``workdir``: the playbook's private directory (made and removed by the run), where a
+    later heal can find the run if this process dies (osiris.heal.action.runbook_dir)."""
     if runbook.spec.platform is Platform.WINDOWS:
         return _run_powershell(runbook, host, options, check_mode, guard, variables or {})
-    return _run_playbook(runbook, host, options, check_mode, variables or {})
+    return _run_playbook(runbook, host, options, check_mode, variables or {}, workdir)
 
 
 def _run_playbook(
@@ -68,6 +72,7 @@ def _run_playbook(
     options: TransportOptions,
     check_mode: bool,
     variables: Mapping[str, Any],
+    workdir: Path | None,
 ) -> RunOutcome:
     run = run_playbook(
         runbook.playbook,
@@ -77,6 +82,7 @@ def _run_playbook(
         check=check_mode,
         diff=check_mode,
         extravars=dict(variables),
+        private_dir=workdir,
     )
     results = run.for_host(host.name)
     failed = [r for r in results if r.outcome in (Outcome.FAILED, Outcome.UNREACHABLE)]

@@ -10,13 +10,13 @@ import json
 import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
-from osiris.model import HostOutcome, Status
+from osiris.model import CheckResult, HostOutcome, IncidentState, Status
 from osiris.store.runs import transaction
 
 
@@ -96,54 +96,107 @@ def list_incidents(
     return [_incident(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class IncidentChanges:
+    """What a scan's results do to the live incidents. Deciding this is pure, so a dry
+    run sees the incidents a real heal would plan on without writing them."""
+
+    opened: tuple[CheckResult, ...] = ()
+    bumped: tuple[tuple[Incident, CheckResult], ...] = ()
+    resolved: tuple[tuple[Incident, CheckResult], ...] = ()
+
+
+def incident_changes(live: Sequence[Incident], outcomes: Iterable[HostOutcome]) -> IncidentChanges:
+    """Drift (warning, fail) and error open an incident per (host, check) or bump the
+    live one; a check that now passes (or no longer applies) resolves its live incident."""
+    by_key = {i.key: i for i in live}
+    opened, bumped, resolved = [], [], []
+    for outcome in outcomes:
+        for result in outcome.results:
+            incident = by_key.get(incident_key(result.host, result.check_id))
+            if result.status.is_drift or result.status is Status.ERROR:
+                if incident is None:
+                    opened.append(result)
+                else:
+                    bumped.append((incident, result))
+            elif incident is not None:
+                resolved.append((incident, result))
+    return IncidentChanges(tuple(opened), tuple(bumped), tuple(resolved))
+
+
+def incidents_after(
+    live: Sequence[Incident], changes: IncidentChanges, now: datetime
+) -> list[Incident]:
+    """The live incidents as :func:`sync_incidents` would leave them, in memory and in
+    the same order. An opened one has no id yet: it gets a provisional one below zero."""
+    stamp = iso(now)
+    gone = {incident.id for incident, _ in changes.resolved}
+    updated = {
+        incident.id: replace(
+            incident,
+            status=result.status,
+            reason=result.reason,
+            facts=result.facts,
+            occurrences=incident.occurrences + 1,
+            updated_at=stamp,
+        )
+        for incident, result in changes.bumped
+    }
+    after = [updated.get(i.id, i) for i in live if i.id not in gone]
+    for number, result in enumerate(changes.opened, 1):
+        after.append(
+            Incident(
+                id=-number,
+                host=result.host,
+                check_id=result.check_id,
+                state=IncidentState.OPEN.value,
+                status=result.status,
+                reason=result.reason,
+                facts=result.facts,
+                occurrences=1,
+                attempts=0,
+                suppressed=False,
+                opened_at=stamp,
+                updated_at=stamp,
+            )
+        )
+    return after
+
+
 def sync_incidents(
     db: sqlite_utils.Database, run_id: int, outcomes: Iterable[HostOutcome], now: datetime
 ) -> None:
-    """Open, bump or resolve incidents from a scan's results, in one transaction.
-
-    Drift (warning, fail) and error open an incident per (host, check) or bump the live
-    one; a check that now passes (or no longer applies) resolves its live incident.
-    """
-    live = {i.key: i for i in live_incidents(db)}
+    """Write :func:`incident_changes` of a scan's results, in one transaction."""
+    changes = incident_changes(live_incidents(db), outcomes)
     stamp = iso(now)
     with transaction(db):
-        for outcome in outcomes:
-            for result in outcome.results:
-                key = incident_key(result.host, result.check_id)
-                facts = None if result.facts is None else json.dumps(result.facts, sort_keys=True)
-                if result.status.is_drift or result.status is Status.ERROR:
-                    if key in live:
-                        db.execute(
-                            "UPDATE incidents SET status = ?, reason = ?, facts = ?,"
-                            " occurrences = occurrences + 1, updated_at = ?, last_run_id = ?"
-                            " WHERE id = ?",
-                            [
-                                result.status.value,
-                                result.reason,
-                                facts,
-                                stamp,
-                                run_id,
-                                live[key].id,
-                            ],
-                        )
-                    else:
-                        db.execute(
-                            "INSERT INTO incidents (host, check_id, state, status, reason, facts,"
-                            " opened_at, updated_at, last_run_id) VALUES (?, ?, 'open', ?, ?, ?,"
-                            " ?, ?, ?)",
-                            [
-                                result.host,
-                                result.check_id,
-                                result.status.value,
-                                result.reason,
-                                facts,
-                                stamp,
-                                stamp,
-                                run_id,
-                            ],
-                        )
-                elif key in live:
-                    _close(db, live[key].id, "resolved", f"check is {result.status}", stamp)
+        for incident, result in changes.bumped:
+            db.execute(
+                "UPDATE incidents SET status = ?, reason = ?, facts = ?,"
+                " occurrences = occurrences + 1, updated_at = ?, last_run_id = ? WHERE id = ?",
+                [result.status.value, result.reason, _facts(result), stamp, run_id, incident.id],
+            )
+        for result in changes.opened:
+            db.execute(
+                "INSERT INTO incidents (host, check_id, state, status, reason, facts,"
+                " opened_at, updated_at, last_run_id) VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?)",
+                [
+                    result.host,
+                    result.check_id,
+                    result.status.value,
+                    result.reason,
+                    _facts(result),
+                    stamp,
+                    stamp,
+                    run_id,
+                ],
+            )
+        for incident, result in changes.resolved:
+            _close(db, incident.id, "resolved", f"check is {result.status}", stamp)
+
+
+def _facts(result: CheckResult) -> str | None:
+    return None if result.facts is None else json.dumps(result.facts, sort_keys=True)
 
 
 def set_state(
@@ -173,16 +226,24 @@ def _close(db: sqlite_utils.Database, incident_id: int, state: str, note: str, s
     )
 
 
-def recurrences(db: sqlite_utils.Database, host: str, check_id: str, since: datetime) -> int:
-    """Incidents of (host, check) opened since ``since`` after an earlier one resolved."""
-    row = db.execute(
-        "SELECT count(*) FROM incidents WHERE host = ? AND check_id = ? AND opened_at >= ?"
+def recurrences_since(db: sqlite_utils.Database, since: datetime) -> dict[tuple[str, str], int]:
+    """Per (host, check): incidents opened since ``since`` after an earlier one resolved."""
+    rows = db.execute(
+        "SELECT host, check_id, count(*) FROM incidents WHERE opened_at >= ?"
         " AND EXISTS (SELECT 1 FROM incidents prior WHERE prior.host = incidents.host"
         " AND prior.check_id = incidents.check_id AND prior.state = 'resolved'"
-        " AND prior.closed_at <= incidents.opened_at)",
-        [host, check_id, iso(since)],
-    ).fetchone()
-    return int(row[0])
+        " AND prior.closed_at <= incidents.opened_at) GROUP BY host, check_id",
+        [iso(since)],
+    ).fetchall()
+    return {incident_key(host, check_id): int(count) for host, check_id, count in rows}
+
+
+def resolved_keys(db: sqlite_utils.Database) -> set[tuple[str, str]]:
+    """The (host, check) pairs with a resolved incident: one opened now is a recurrence."""
+    rows = db.execute(
+        "SELECT DISTINCT host, check_id FROM incidents WHERE state = 'resolved'"
+    ).fetchall()
+    return {incident_key(host, check_id) for host, check_id in rows}
 
 
 # --- actions: journalled before they run -------------------------------------------
@@ -285,21 +346,21 @@ def unfinished_actions(db: sqlite_utils.Database) -> list[Action]:
     return [Action(*row) for row in rows]
 
 
-def actions_since(db: sqlite_utils.Database, host: str, since: datetime) -> int:
-    """Actions on ``host`` started since ``since`` (the circuit breaker's count)."""
-    row = db.execute(
-        "SELECT count(*) FROM heal_actions WHERE host = ? AND started_at >= ?",
-        [host, iso(since)],
-    ).fetchone()
-    return int(row[0])
+def actions_per_host_since(db: sqlite_utils.Database, since: datetime) -> dict[str, int]:
+    """Actions started on each host since ``since`` (the circuit breaker's count)."""
+    rows = db.execute(
+        "SELECT host, count(*) FROM heal_actions WHERE started_at >= ? GROUP BY host",
+        [iso(since)],
+    ).fetchall()
+    return {host: int(count) for host, count in rows}
 
 
-def last_action_at(db: sqlite_utils.Database, host: str, check_id: str) -> datetime | None:
-    row = db.execute(
-        "SELECT max(started_at) FROM heal_actions WHERE host = ? AND check_id = ?",
-        [*incident_key(host, check_id)],
-    ).fetchone()
-    return datetime.fromisoformat(row[0]) if row and row[0] else None
+def last_actions(db: sqlite_utils.Database) -> dict[tuple[str, str], datetime]:
+    """When the last action on each (host, check) started (the cooldowns)."""
+    rows = db.execute(
+        "SELECT host, check_id, max(started_at) FROM heal_actions GROUP BY host, check_id"
+    ).fetchall()
+    return {incident_key(h, c): datetime.fromisoformat(at) for h, c, at in rows if at}
 
 
 def history(db: sqlite_utils.Database, limit: int = 50) -> list[dict[str, Any]]:
@@ -311,7 +372,3 @@ def history(db: sqlite_utils.Database, limit: int = 50) -> list[dict[str, Any]]:
             {"limit": limit},
         )
     )
-
-
-def recent_window(now: datetime, minutes: int) -> datetime:
-    return now - timedelta(minutes=minutes)

@@ -52,9 +52,10 @@ def scan_hosts_with_ansible(
         forks=settings.forks,
         extravars={"osiris_timeout": int(settings.timeout)},
         files=files,
+        cancelled=cancel.is_set,
     )
-    # ansible-runner takes SIGINT and SIGTERM for itself while it runs (and ends the
-    # playbook): "canceled" is a signal, not a host problem; the token, one before it
+    # the token tripped while the playbook ran (ansible-runner ended it): "canceled" is a
+    # signal, not a host problem; the token, one before it
     if run.status == "canceled" or cancel.is_set():
         raise Cancelled(cancel.signum)
     elapsed = (time.monotonic() - started) * 1000

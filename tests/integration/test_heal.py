@@ -212,6 +212,7 @@ def runbook(
     ]
 
 
+SLOW_RUNBOOK_DONE = "/var/lib/osiris-lab-slow-done"  # linux_test_slow got to its change
 TEST_RUNBOOKS = {
     # claims to fix the firewall but changes nothing: the re-run check must still fail
     "linux_test_noop": runbook(
@@ -220,19 +221,16 @@ TEST_RUNBOOKS = {
         ["firewall"],
         [{"name": "nothing", "ansible.builtin.command": "true", "changed_when": False}],
     ),
-    # slow enough to be killed in the middle
+    # slow enough to be killed in the middle; its one change (SLOW_RUNBOOK_DONE) comes last
     "linux_test_slow": runbook(
         "linux_test_slow",
-        ["lnx_usb_storage"],
+        ["lnx_firewall"],
         ["kernel"],
         [
             {"name": "wait", "ansible.builtin.command": "sleep 25"},
             {
-                "name": "block usb",
-                "ansible.builtin.copy": {
-                    "dest": "/etc/modprobe.d/50-lab-usb.conf",
-                    "content": "install usb-storage /bin/false\n",
-                },
+                "name": "mark",
+                "ansible.builtin.copy": {"dest": "/var/lib/osiris-lab-slow-done", "content": ""},
             },
         ],
     ),
@@ -253,7 +251,7 @@ TEST_RUNBOOKS = {
     # disruptive: must wait for approval
     "linux_test_approval": runbook(
         "linux_test_approval",
-        ["lnx_usb_storage"],
+        ["lnx_usb_storage", "lnx_password_policy"],
         ["kernel"],
         [
             {
@@ -261,6 +259,13 @@ TEST_RUNBOOKS = {
                 "ansible.builtin.copy": {
                     "dest": "/etc/modprobe.d/50-lab-usb.conf",
                     "content": "install usb-storage /bin/false\n",
+                },
+            },
+            {
+                "name": "passwords of 14",
+                "ansible.builtin.copy": {
+                    "dest": "/etc/security/pwquality.conf.d/50-lab.conf",
+                    "content": "minlen = 14\n",
                 },
             },
         ],
@@ -363,8 +368,8 @@ def test_a_change_that_cuts_ssh_is_rolled_back(
 def test_kill_9_mid_heal_is_reconciled_by_the_next_heal(
     osiris, fresh_host, lab_env, tmp_path, test_playbooks
 ):
-    site_with_rules(osiris, tmp_path, [rule("lnx_usb_storage", "linux_test_slow")])
-    drift.apply(fresh_host, "usb_allowed")
+    site_with_rules(osiris, tmp_path, [rule("lnx_firewall", "linux_test_slow")])
+    drift.apply(fresh_host, "firewall_off")
     inventory = write_inventory(tmp_path, {fresh_host.name: fresh_host.address})
     env = {
         "OSIRIS_HOME": str(tmp_path / "home"),
@@ -381,7 +386,7 @@ def test_kill_9_mid_heal_is_reconciled_by_the_next_heal(
             "-i",
             str(inventory),
             "--checks",
-            "lnx_usb_storage",
+            "lnx_firewall",
             "--yes",
         ],
         env=env,
@@ -402,13 +407,13 @@ def test_kill_9_mid_heal_is_reconciled_by_the_next_heal(
 
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    drift.apply(fresh_host, "usb_blocked")  # as if the runbook had got that far
+    drift.apply(fresh_host, "firewall_on")  # as if the runbook had fixed it
     result = osiris(
         "heal",
         "-i",
         str(inventory),
         "--checks",
-        "lnx_usb_storage",
+        "lnx_firewall",
         "--yes",
         "--json",
         env={**lab_env, "OSIRIS_PLAYBOOKS": str(test_playbooks)},
@@ -469,10 +474,10 @@ def test_exceptions_approvals_and_the_circuit_breaker(
     site_with_rules(
         osiris,
         tmp_path,
-        [rule("lnx_usb_storage", "linux_test_approval")],
+        [rule("lnx_password_policy", "linux_test_approval")],
         heal={"breaker_actions": 1},
     )
-    drift.apply(fresh_host, "usb_allowed", "ssh_root_password")
+    drift.apply(fresh_host, "pwquality_8", "ssh_root_password")
     inventory = write_inventory(tmp_path, {fresh_host.name: fresh_host.address})
     env = {**lab_env, "OSIRIS_PLAYBOOKS": str(test_playbooks)}
     args = (
@@ -480,7 +485,7 @@ def test_exceptions_approvals_and_the_circuit_breaker(
         "-i",
         str(inventory),
         "--checks",
-        "lnx_usb_storage,lnx_ssh_hardening",
+        "lnx_password_policy,lnx_ssh_hardening",
         "--yes",
         "--json",
     )
@@ -501,21 +506,22 @@ def test_exceptions_approvals_and_the_circuit_breaker(
     assert added.returncode == 0, added.stderr
     first = json.loads(osiris(*args, env=env, timeout=300).stdout)
     decisions = {s["check_id"]: s["decision"] for s in first["plan"]}
-    assert decisions == {"lnx_ssh_hardening": "excepted", "lnx_usb_storage": "awaiting_approval"}
+    assert decisions == {
+        "lnx_ssh_hardening": "excepted",
+        "lnx_password_policy": "awaiting_approval",
+    }
     assert first["actions"] == []
     (pending,) = json.loads(osiris("approvals", "list", "--json").stdout)
     assert osiris("approvals", "approve", str(pending["id"]), "--by", "Dr. Who").returncode == 0
     assert osiris("exception", "revoke", "1").returncode == 0
     second = json.loads(osiris(*args, env=env, timeout=300).stdout)
     decisions = {s["check_id"]: s["decision"] for s in second["plan"]}
-    # one action per host allowed by the breaker: usb (approved) runs, ssh waits
+    # one action per host allowed by the breaker: passwords (approved) run, ssh waits
     assert sorted(decisions.values()) == ["deferred", "heal"]
     deferred = next(s for s in second["plan"] if s["decision"] == "deferred")
     assert deferred["reason"].startswith("circuit breaker")
     assert [a["outcome"] for a in second["actions"]] == ["succeeded"]
-    assert "install usb-storage /bin/false" in on_host(
-        fresh_host, "cat /etc/modprobe.d/50-lab-usb.conf"
-    )
+    assert on_host(fresh_host, "cat /etc/security/pwquality.conf.d/50-lab.conf") == "minlen = 14\n"
 
 
 def test_two_heals_on_one_site_cannot_run_at_once(osiris, tmp_path):

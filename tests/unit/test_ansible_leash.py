@@ -185,3 +185,22 @@ def _group(pgid: int) -> list[int]:
             if int(fields[2]) == pgid and fields[0] != "Z":
                 members.append(int(entry.name))
     return members
+
+
+def test_a_playbook_run_leaves_the_signal_handlers_as_they_were(tmp_path: Path) -> None:
+    """ansible-runner takes SIGINT and SIGTERM for itself unless it is given a cancel
+    callback, and never gives them back: after one runbook, Ctrl-C would no longer stop
+    a heal. Run in this process, so the handlers checked are the ones it ran under."""
+    from osiris.ansible.inventory import GeneratedInventory
+    from osiris.ansible.runner import run_playbook
+
+    playbook = tmp_path / "true.yml"
+    task = {"name": "nothing", "ansible.builtin.command": "true", "changed_when": False}
+    playbook.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [task]}]))
+    here = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    run = run_playbook(
+        playbook, GeneratedInventory({"all": {"hosts": {"here": here}}}, {}), forks=1
+    )
+    assert run.status == "successful"
+    assert {s: signal.getsignal(s) for s in before} == before

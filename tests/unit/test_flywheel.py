@@ -24,7 +24,8 @@ from osiris.heal.flywheel import (
     outcome_of,
     record_outcome,
 )
-from osiris.heal.plan import PlanContext, StepKind, decide
+from osiris.heal.intent import IntentKind
+from osiris.heal.plan import plan
 from osiris.heal.promotion import (
     PROMOTED_FILE,
     auto_demote,
@@ -36,6 +37,7 @@ from osiris.heal.promotion import (
 from osiris.heal.rules import load_rules, rule_files
 from osiris.heal.runbooks import load_runbooks
 from osiris.heal.signature import drift_of
+from osiris.heal.snapshot import load_snapshot
 from osiris.heal.store import Incident, finish_action, journal_action, mark_running
 from osiris.model import Connection, Host, Role, Status
 from osiris.store import open_database
@@ -284,16 +286,19 @@ def site_rules_loaded(home: Path):
 
 def plan_step(db, rules, incident: Incident):
     host = Host(incident.host, "192.0.2.10", Connection.SSH, SSH.platform, Role.WORKSTATION)
-    context = PlanContext(
+    snapshot = load_snapshot(
+        db,
+        [incident],
         hosts={host.name: host},
         rules=rules,
         runbooks=RUNBOOKS,
-        exceptions=[],
         config=HealConfig(),
+        l2=None,
         now=T0 + timedelta(days=2),
-        finding_of=lambda i: drift_of(SSH, i.status, i.facts, SSH.default_thresholds()).finding,
+        drift_of=lambda i: drift_of(SSH, i.status, i.facts, SSH.default_thresholds()),
     )
-    return decide(db, incident, context, {}, 0)
+    (intent,) = plan(snapshot).intents
+    return intent
 
 
 def test_promote_writes_an_l1_rule_for_exactly_this_drift(db, home: Path) -> None:
@@ -316,12 +321,12 @@ def test_promote_writes_an_l1_rule_for_exactly_this_drift(db, home: Path) -> Non
     # the planner picks it for this drift, and for no other drift of the check
     same = plan_step(db, rules, open_incident(db, SSH, Status.FAIL, ROOT_PASSWORD, T0))
     assert (same.kind, same.rule and same.rule.id, same.runbook and same.runbook.id) == (
-        StepKind.HEAL,
+        IntentKind.HEAL,
         rule_id,
         RUNBOOK,
     )
     other = plan_step(db, rules, open_incident(db, SSH, Status.WARNING, MANY_TRIES, T0))
-    assert (other.kind, other.rule) == (StepKind.ESCALATE, None)
+    assert (other.kind, other.rule) == (IntentKind.ESCALATE, None)
     # the rule files and the writer's lock, no temp file left behind
     assert sorted(p.name for p in (home / "rules").iterdir()) == [
         ".promoted.lock",

@@ -1,22 +1,33 @@
 """An L2 choice in the plan: the same rails as an L1 choice (approval, windows, cap,
-retries, cooldown), tier l2 on the step, and the call log's action and outcome. The
-real SDK talks to the local Anthropic API stand-in (tests/stubs/anthropic_api.py)."""
+retries, cooldown), tier l2 on the intent, and the call log's action and outcome. The
+real SDK talks to the local Anthropic API stand-in (tests/stubs/anthropic_api.py).
+
+Planning is pure: drift without a rule and without a cached answer is planned as
+"ask L2"; a real heal then asks (osiris.heal.apply.ask_l2), plans again with the answer
+and records what the plan decided (osiris.heal.apply.record). :func:`decided` does the
+three, as osiris.heal.session does.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 import pytest
+import sqlite_utils
 
 from osiris.catalog import default_catalog_dir
-from osiris.config import HealConfig, MaintenanceWindow
-from osiris.heal import approvals
+from osiris.config import EscalationConfig, HealConfig, MaintenanceWindow
+from osiris.heal import apply, approvals
+from osiris.heal.intent import Intent, IntentKind
 from osiris.heal.l2 import log as l2_log
-from osiris.heal.plan import PlanContext, StepKind, decide
-from osiris.heal.rules import load_rules, rule_files
-from osiris.heal.store import finish_action, journal_action
+from osiris.heal.l2.planner import L2Planner
+from osiris.heal.plan import plan
+from osiris.heal.rules import Rule, load_rules, rule_files
+from osiris.heal.signature import drift_of
+from osiris.heal.snapshot import Snapshot, load_snapshot
+from osiris.heal.store import Incident, finish_action, journal_action
 from osiris.model import EscalationCategory, Tier
 from tests.stubs.anthropic_api import AnthropicStub, tool_answer
 from tests.unit.l2_support import (
@@ -42,30 +53,63 @@ def stub() -> Iterator[AnthropicStub]:
         yield server
 
 
-def context(stub: AnthropicStub, heal: HealConfig | None = None, rules=(), **l2) -> PlanContext:
-    return PlanContext(
-        hosts={"h1": lab_host("h1")},
+def snapshot_of(
+    db: sqlite_utils.Database,
+    incidents: Sequence[Incident],
+    l2: L2Planner | None,
+    heal: HealConfig | None = None,
+    rules: Sequence[Rule] = (),
+) -> Snapshot:
+    return load_snapshot(
+        db,
+        incidents,
+        hosts={i.host: lab_host(i.host) for i in incidents},
         rules=rules,
         runbooks=RUNBOOKS,
-        exceptions=[],
         config=heal or HealConfig(),
+        l2=None if l2 is None else l2.config,
         now=NOW,
-        l2=planner(stub, **l2),
+        drift_of=lambda i: drift_of(
+            CATALOG.get(i.check_id), i.status, i.facts, CATALOG.get(i.check_id).default_thresholds()
+        ),
     )
+
+
+def decided_all(
+    db: sqlite_utils.Database,
+    stub: AnthropicStub,
+    incidents: Sequence[Incident],
+    heal: HealConfig | None = None,
+    rules: Sequence[Rule] = (),
+    **l2: object,
+) -> list[Intent]:
+    """What a real heal decides: the plan, L2 asked, the plan again, recorded."""
+    l2_planner = planner(stub, **l2)
+    snapshot = snapshot_of(db, incidents, l2_planner, heal, rules)
+    asked = apply.ask_l2(db, plan(snapshot), snapshot, l2_planner)
+    recorded, _ = apply.record(
+        db, asked, l2=l2_planner, escalation=EscalationConfig(), catalog=CATALOG, now=NOW
+    )
+    return recorded.intents
+
+
+def decided(db, stub, incident: Incident, heal=None, rules=(), **l2: object) -> Intent:
+    (intent,) = decided_all(db, stub, [incident], heal, rules, **l2)
+    return intent
 
 
 def test_a_disruptive_choice_waits_for_approval_and_is_not_asked_again(stub, tmp_path):
     db = new_db(tmp_path)
     incident = open_incident(db, SUID, ROGUE)
     stub.push(tool_answer("linux_suid_remove", 0.9))
-    waiting = decide(db, incident, context(stub), {}, 0)
-    assert (waiting.kind, waiting.tier) == (StepKind.APPROVAL, Tier.L2)
+    waiting = decided(db, stub, incident)
+    assert (waiting.kind, waiting.tier) == (IntentKind.APPROVAL, Tier.L2)
     assert waiting.runbook is not None and waiting.runbook.id == "linux_suid_remove"
     (pending,) = approvals.list_approvals(db)
     assert (pending.runbook_id, pending.id) == ("linux_suid_remove", waiting.approval_id)
     approvals.decide(db, pending.id, True, "Dr. Who", NOW)
-    approved = decide(db, incident, context(stub), {}, 0)
-    assert (approved.kind, approved.approval_id) == (StepKind.HEAL, pending.id)
+    approved = decided(db, stub, incident)
+    assert (approved.kind, approved.approval_id) == (IntentKind.HEAL, pending.id)
     assert len(stub.requests) == 1  # the cached answer
     assert approved.l2_call == calls(db)[1]["id"] and calls(db)[1]["cached_from"] == 1
 
@@ -75,27 +119,29 @@ def test_an_l2_choice_meets_the_maintenance_window_and_the_run_cap(stub, tmp_pat
     incident = open_incident(db, USB, USB_OPEN)
     stub.push(tool_answer("linux_usb_storage", 0.9))
     closed = HealConfig(maintenance_windows=(MaintenanceWindow(start="22:00", end="23:00"),))
-    step = decide(db, incident, context(stub, closed), {}, 0)
-    assert (step.kind, step.reason) == (StepKind.DEFERRED, "outside every maintenance window")
+    step = decided(db, stub, incident, closed)
+    assert (step.kind, step.reason) == (IntentKind.DEFERRED, "outside every maintenance window")
     assert step.runbook is not None and step.tier is Tier.L2
-    capped = decide(db, incident, context(stub, HealConfig(max_actions_per_run=3)), {}, 3)
-    assert capped.kind is StepKind.DEFERRED and "already has 3 actions" in capped.reason
-    healed = decide(db, incident, context(stub), {}, 0)
-    assert (healed.kind, healed.tier) == (StepKind.HEAL, Tier.L2)
-    assert healed.reason.startswith("L2 chose linux_usb_storage")
+    # two hosts with the same drift, a cap of one action per run: the second one waits
+    other = open_incident(db, USB, USB_OPEN, "h2")
+    first, second = decided_all(db, stub, [incident, other], HealConfig(max_actions_per_run=1))
+    assert (first.kind, first.tier) == (IntentKind.HEAL, Tier.L2)
+    assert first.reason.startswith("L2 chose linux_usb_storage")
+    assert second.kind is IntentKind.DEFERRED and "already has 1 actions" in second.reason
+    assert len(stub.requests) == 1  # one drift, one question
 
 
 def test_retries_and_cooldown_hold_before_anything_is_asked(stub, tmp_path) -> None:
     db = new_db(tmp_path)
     incident = open_incident(db, USB, USB_OPEN)
     journal_action(db, incident, "linux_usb_storage", None, "l2", NOW - timedelta(minutes=10))
-    cooling = decide(db, incident, context(stub), {}, 0)
-    assert cooling.kind is StepKind.DEFERRED and cooling.reason.startswith("cooldown of L2 until")
+    cooling = decided(db, stub, incident)
+    assert cooling.kind is IntentKind.DEFERRED and cooling.reason.startswith("cooldown of L2 until")
     for _ in range(2):
         journal_action(db, incident, "linux_usb_storage", None, "l2", NOW - timedelta(hours=2))
     incident = open_incident(db, USB, USB_OPEN)  # the next scan: 3 attempts now
-    spent = decide(db, incident, context(stub, cooldown="1s"), {}, 0)
-    assert spent.kind is StepKind.ESCALATE
+    spent = decided(db, stub, incident, cooldown="1s")
+    assert spent.kind is IntentKind.ESCALATE
     assert spent.reason == "3 attempts without a fix (L2 allows 3)"
     assert spent.category is EscalationCategory.RETRIES_EXHAUSTED
     assert stub.requests == []
@@ -105,9 +151,9 @@ def test_a_declined_answer_escalates_as_l2_declined(stub, tmp_path) -> None:
     db = new_db(tmp_path)
     incident = open_incident(db, USB, USB_OPEN)
     stub.push(tool_answer("escalate", 0.9, "a kiosk may need USB"))
-    step = decide(db, incident, context(stub), {}, 0)
+    step = decided(db, stub, incident)
     assert (step.kind, step.category, step.tier) == (
-        StepKind.ESCALATE,
+        IntentKind.ESCALATE,
         EscalationCategory.L2_DECLINED,
         Tier.L2,
     )
@@ -118,15 +164,14 @@ def test_an_l1_rule_wins_and_without_l2_no_rule_goes_to_a_person(stub, tmp_path)
     db = new_db(tmp_path)
     incident = open_incident(db, USB, USB_OPEN)
     builtin = load_rules(rule_files(default_catalog_dir(), None), CATALOG, RUNBOOKS)
-    step = decide(db, incident, context(stub, rules=builtin), {}, 0)
+    step = decided(db, stub, incident, rules=builtin)
     assert (step.kind, step.tier, step.rule and step.rule.id) == (
-        StepKind.HEAL,
+        IntentKind.HEAL,
         Tier.L1,
         "linux_usb_storage",
     )
-    off = PlanContext({"h1": lab_host("h1")}, (), RUNBOOKS, [], HealConfig(), NOW)
-    step = decide(db, incident, off, {}, 0)
-    assert (step.kind, step.reason) == (StepKind.ESCALATE, "no L1 rule matches this drift")
+    (step,) = plan(snapshot_of(db, [incident], None)).intents
+    assert (step.kind, step.reason) == (IntentKind.ESCALATE, "no L1 rule matches this drift")
     assert stub.requests == []
 
 
@@ -134,7 +179,7 @@ def test_the_action_and_its_outcome_are_filled_in_once(stub, tmp_path) -> None:
     db = new_db(tmp_path)
     incident = open_incident(db, USB, USB_OPEN)
     stub.push(tool_answer("linux_usb_storage", 0.9))
-    step = decide(db, incident, context(stub), {}, 0)
+    step = decided(db, stub, incident)
     assert step.l2_call is not None
     action = journal_action(db, incident, "linux_usb_storage", None, step.tier.value, NOW)
     l2_log.attach_action(db, step.l2_call, action)
@@ -158,7 +203,7 @@ def test_a_check_no_runbook_fixes_goes_to_a_person_as_no_rule(stub, tmp_path) ->
     db = new_db(tmp_path)
     disk = CATALOG.get("lnx_disk_space")
     facts = {"filesystems": [{"mount": "/", "used_percent": 99, "inodes_used_percent": 5}]}
-    step = decide(db, open_incident(db, disk, facts), context(stub), {}, 0)
-    assert (step.kind, step.category) == (StepKind.ESCALATE, EscalationCategory.NO_RULE)
+    step = decided(db, stub, open_incident(db, disk, facts))
+    assert (step.kind, step.category) == (IntentKind.ESCALATE, EscalationCategory.NO_RULE)
     assert step.reason == "no L1 rule matches and no runbook fixes lnx_disk_space"
     assert stub.requests == []

@@ -1,6 +1,6 @@
 """Which heal decisions and outcomes become escalations, and of which category.
 
-Plan steps of kind ESCALATE: the step's own category when the planner set one (the L2
+Plan intents of kind ESCALATE: the intent's own category when the planner set one (the L2
 planner sets ``l2_declined``), else from why L1 gave up: the check could not decide
 (``check_error``), a recurring flap (``flapping``), no rule (``no_rule``), attempts used
 up (``retries_exhausted``). Action outcomes: the host stayed unreachable after a change
@@ -19,11 +19,11 @@ from osiris.catalog import Catalog
 from osiris.config import EscalationConfig
 from osiris.heal.escalation.intake import escalate, request_for
 from osiris.heal.escalation.model import Escalated
-from osiris.heal.plan import Plan, Step, StepKind
+from osiris.heal.intent import Intent, IntentKind, Plan
 from osiris.model import EscalationCategory, Status
 
 
-def category_of(step: Step) -> EscalationCategory:
+def category_of(step: Intent) -> EscalationCategory:
     if step.category is not None:
         return step.category
     if step.incident.status is Status.ERROR:
@@ -46,7 +46,7 @@ def escalate_plan(
     whose check is outside this run's catalog (``--checks``) waits for a heal that
     covers the check: only that one knows its severity and guidance."""
     done = []
-    for step in plan.of(StepKind.ESCALATE):
+    for step in plan.of(IntentKind.ESCALATE):
         check = catalog.checks.get(step.incident.check_id)
         if check is not None:
             request = request_for(step.incident, check, category_of(step), step.reason)
@@ -58,7 +58,7 @@ def escalate_action(
     db: sqlite_utils.Database,
     config: EscalationConfig,
     catalog: Catalog,
-    step: Step,
+    step: Intent,
     outcome: str,
     note: str,
     *,

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from osiris.heal.l2.answer import ESCALATE, Answer
-from osiris.model import L2Verdict
+from osiris.heal.runbooks import Runbook, RunbookRegistry
+from osiris.model import L2Verdict, Platform
 
 _SHOWN = 300  # characters of the model's reasoning carried into the incident's reason
 
@@ -54,3 +55,8 @@ def judge(answer: Answer, offered: Sequence[str], min_confidence: float) -> Judg
 def _shorten(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= _SHOWN else flat[: _SHOWN - 1] + "…"
+
+
+def offered(runbooks: RunbookRegistry, check_id: str, platform: Platform) -> list[Runbook]:
+    """What L2 may choose from: the runbooks that fix this check on this platform."""
+    return [r for r in runbooks.for_check(check_id) if r.spec.platform is platform]

@@ -94,6 +94,17 @@ def attach_action(db: sqlite_utils.Database, call_id: int, action_id: int) -> No
         db.execute("UPDATE l2_calls SET action_id = ? WHERE id = ?", [action_id, call_id])
 
 
+def latest_answers(db: sqlite_utils.Database, since: datetime) -> dict[str, LoggedCall]:
+    """:func:`latest_answer` of every drift signature asked about since ``since``."""
+    rows = db.execute(
+        "SELECT signature, id, decision, confidence, reasoning, verdict FROM l2_calls"
+        " WHERE at >= ? AND cached_from IS NULL AND verdict NOT IN (?, ?) ORDER BY at, id",
+        [iso(since), L2Verdict.ERROR.value, L2Verdict.UNREADABLE.value],
+    ).fetchall()
+    # the newest row of each signature comes last and wins
+    return {row[0]: LoggedCall(row[1], row[2], row[3], row[4], L2Verdict(row[5])) for row in rows}
+
+
 def latest_answer(db: sqlite_utils.Database, signature: str, since: datetime) -> LoggedCall | None:
     """The newest call for this drift asked since ``since`` that got a readable answer (a
     failed call has none; a cache hit is no call: an answer ages from when it was asked)."""

@@ -7,6 +7,10 @@ call, through the anthropic SDK (its own retries on 429/5xx and its timeout); th
 answer read and judged by the guardrails; the row in ``l2_calls``. The result is a
 runbook to run, through the plan's usual rails, or the reason a person must look.
 
+Planning never calls this: it reads cached answers itself and plans "ask L2" for the
+rest (osiris.heal.plan); a real heal's apply stage calls :meth:`L2Planner.choose` for
+those and logs the reuse of cached ones (:meth:`L2Planner.record_reuse`).
+
 The SDK is imported only when a call is made: it takes over a second to import, and
 most heals never need it.
 """
@@ -21,7 +25,7 @@ import sqlite_utils
 
 from osiris.catalog import Catalog
 from osiris.config import L2Config
-from osiris.heal.l2 import cache, log
+from osiris.heal.l2 import cache, guardrails, log
 from osiris.heal.l2.answer import Answer, UnreadableAnswer, parse_reply
 from osiris.heal.l2.budget import cost_of, over_budget
 from osiris.heal.l2.guardrails import Judgement, judge
@@ -84,9 +88,7 @@ class L2Planner:
         self, db: sqlite_utils.Database, incident: Incident, host: Host, now: datetime
     ) -> L2Choice:
         check = self._catalog.get(incident.check_id)
-        offered = [
-            r for r in self._runbooks.for_check(check.id) if r.spec.platform is host.platform
-        ]
+        offered = guardrails.offered(self._runbooks, check.id, host.platform)
         if not offered:
             reason = f"no L1 rule matches and no runbook fixes {check.id}"
             return L2Choice(None, reason, None, nothing_offered=True)
@@ -160,11 +162,31 @@ class L2Planner:
         offered: list[Runbook],
         base: _Base,
     ) -> L2Choice:
+        judgement = cache.judge_cached(cached, [r.id for r in offered], self.config.min_confidence)
+        call_id = self._log_reuse(db, cached, judgement, base)
+        return self._choice(judgement.runbook_id, judgement.reason, offered, call_id)
+
+    def record_reuse(
+        self, db: sqlite_utils.Database, incident: Incident, cached: log.LoggedCall, now: datetime
+    ) -> int:
+        """Log that a plan acted on the cached answer ``cached`` for ``incident``: a cache
+        hit costs nothing, but every answer acted on has its own row (its action and
+        outcome are filled in there)."""
+        check = self._catalog.get(incident.check_id)
+        offered = guardrails.offered(self._runbooks, check.id, check.platform)
+        judgement = cache.judge_cached(cached, [r.id for r in offered], self.config.min_confidence)
+        drift = drift_of(check, incident.status, incident.facts, self._thresholds_for(check))
+        base = _Base(now, incident.id, incident.host, check.id, drift.signature)
+        return self._log_reuse(db, cached, judgement, base)
+
+    def _log_reuse(
+        self, db: sqlite_utils.Database, cached: log.LoggedCall, judgement: Judgement, base: _Base
+    ) -> int:
         answer = Answer(cached.decision or "", cached.confidence or 0.0, cached.reasoning or "")
-        judgement = judge(answer, [r.id for r in offered], self.config.min_confidence)
-        reason = f"{judgement.reason} [answer of L2 call {cached.id}, cached]"
-        row = self._row(base, judgement.verdict, reason, answer=answer, cached_from=cached.id)
-        return self._choice(judgement.runbook_id, reason, offered, log.record(db, row))
+        row = self._row(
+            base, judgement.verdict, judgement.reason, answer=answer, cached_from=cached.id
+        )
+        return log.record(db, row)
 
     def _choice(
         self, runbook_id: str | None, reason: str, offered: list[Runbook], call_id: int

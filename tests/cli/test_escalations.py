@@ -49,8 +49,13 @@ def site(osiris, tmp_path: Path, state_file: Path) -> Callable[..., dict[str, st
         "probe": {"context": "test", "script": f"cat {state_file} 2>/dev/null || echo nope"},
         "facts": {"state": {"type": "string"}},
         "evaluate": [
-            {"status": "fail", "when": {"fact": "state", "eq": "bad"}, "reason": "state is bad"},
-            {"status": "pass", "reason": "fine"},
+            {
+                "id": "bad",
+                "status": "fail",
+                "when": {"fact": "state", "eq": "bad"},
+                "reason": "state is bad",
+            },
+            {"id": "fine", "status": "pass", "reason": "fine"},
         ],
         "references": {"hipaa": ["164.308(a)(7)(ii)(A)"]},
         "guidance": GUIDANCE,

@@ -474,3 +474,32 @@ def test_a_state_once_judged_wrongly(
         if found[check]["status"] != status or not re.fullmatch(reason, found[check]["reason"])
     }
     assert not wrong, wrong
+
+
+def test_a_scan_as_a_user_who_is_not_root_passes_nothing_it_could_not_read(
+    shared_host: LabHost, shared_site: tuple[Runner, Path], lab_env: dict[str, str]
+) -> None:
+    """The shared host scanned over SSH as an ordinary user (no become) and as root: where
+    the user's probe saw other facts than root's, its check is error, never a pass or a
+    finding built on what it could not read."""
+    osiris, directory = shared_site
+    drift.apply(shared_host, "scan_user")
+    as_root = scan(osiris, shared_host.name, shared_host.address, lab_env, directory)
+    inventory = write_inventory(directory, {shared_host.name: shared_host.address})
+    settings = yaml.safe_load(inventory.read_text())
+    settings["all"]["vars"]["ansible_user"] = "labscan"
+    inventory.write_text(yaml.safe_dump(settings))
+    result = osiris("scan", "-i", str(inventory), "--json", env=lab_env, timeout=300)
+    assert result.stdout, result.stderr
+    as_user = {r["check_id"]: r for r in json.loads(result.stdout)["hosts"][0]["results"]}
+    assert as_user["lnx_privileged_accounts"]["status"] == "error"
+    assert as_user["lnx_privileged_accounts"]["reason"].startswith("could not read /etc/shadow")
+    moving = {"lnx_disk_space"}  # its facts move between two scans, whoever runs them
+    seen_otherwise = {
+        check: (result["status"], result["reason"])
+        for check, result in as_user.items()
+        if check not in moving
+        and result["status"] != "error"
+        and result.get("facts") != as_root[check].get("facts")
+    }
+    assert not seen_otherwise

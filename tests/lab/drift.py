@@ -335,6 +335,12 @@ DRIFTS.update(
             "mkdir -p /usr/lib/polkit-1 && cp /bin/true /usr/lib/polkit-1/polkit-agent-helper-1"
             " && chmod 4755 /usr/lib/polkit-1/polkit-agent-helper-1"
         ),
+        # an account that is not root, reached with the lab's key (a scan without become)
+        "scan_user": (
+            "id labscan >/dev/null 2>&1 || useradd -m -s /bin/sh labscan"
+            " && mkdir -p /home/labscan/.ssh && cp /root/.ssh/authorized_keys /home/labscan/.ssh/"
+            " && chown -R labscan: /home/labscan/.ssh && chmod 700 /home/labscan/.ssh"
+        ),
         # a process named clamd in a pid namespace of its own, as in a container on the host
         # (a renamed sleep: only its name and namespace matter)
         "clamd_in_a_container": (

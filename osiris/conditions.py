@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from osiris.errors import OsirisError
+
 OPERATORS = (
     "eq",
     "ne",
@@ -41,7 +43,7 @@ OPERATORS = (
 QUANTIFIERS = ("any_item", "all_item", "no_item")
 
 
-class MissingFact(Exception):
+class MissingFact(OsirisError):
     """A condition needed a fact the probe did not report."""
 
     def __init__(self, path: str) -> None:
@@ -49,7 +51,7 @@ class MissingFact(Exception):
         self.path = path
 
 
-class FactTypeError(Exception):
+class FactTypeError(OsirisError):
     """A fact has a type the operator cannot compare."""
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from osiris.conditions import Condition, compile_condition
+from osiris.errors import OsirisError
 from osiris.model import Platform, Role, Severity, Status
 
 CHECK_ID_PATTERN = r"^(lnx|win)_[a-z0-9]+(_[a-z0-9]+)*$"
@@ -215,7 +216,7 @@ def compile_check(spec: CheckSpec, source: str) -> Check:
     return Check(spec=spec, rules=tuple(rules), source=source)
 
 
-class RuleError(ValueError):
+class RuleError(OsirisError, ValueError):
     def __init__(self, index: int, message: str, field: str = "when") -> None:
         super().__init__(message)
         self.index = index

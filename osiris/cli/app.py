@@ -1,75 +1,104 @@
-"""The `osiris` command: the root of every command group."""
+"""The `osiris` entry point: signal handlers first, then the commands, one exit path.
+
+Every way out goes through :func:`main`: 0 and 1 as the command decides (nothing
+failing, findings); 2 for bad usage, input or environment (an
+:class:`~osiris.errors.OsirisError`, an unreadable file, a damaged database: one line
+on stderr); 3 for anything else, which is a bug (one line; the traceback with
+``--debug`` or ``OSIRIS_DEBUG=1``); 130 when SIGINT or SIGTERM stopped it. Only the
+standard library is imported before the handlers are installed, so an interrupt during
+start-up is an interrupt too.
+"""
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
+import traceback
+from typing import Any, cast
 
-import typer
-
-from osiris import __version__
-from osiris.cli import anchor, checks, heal, history, incidents, inventory, keys, scan, site, verify
-from osiris.cli import escalations as escalations_cli
-from osiris.cli import evidence as evidence_cli
-from osiris.cli import l2 as l2_cli
-from osiris.cli import patterns as patterns_cli
-from osiris.cli import runbooks as runbooks_cli
-from osiris.cli.common import ExitCode, print_error
+from osiris import interrupts
 from osiris.errors import OsirisError
 
-app = typer.Typer(
-    name="osiris",
-    help=(
-        "HIPAA Security Rule compliance for the hosts of healthcare practices: scan, heal,"
-        " prove.\n\nExit codes: 0 nothing failing; 1 findings (warning or fail);"
-        " 2 a check could not decide (error), or bad usage or input; 130 interrupted."
-    ),
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"osiris {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version."
-    ),
-) -> None:
-    """Osiris."""
-
-
-site.register(app)
-scan.register(app)
-history.register(app)
-verify.register(app)
-anchor.register(app)
-app.add_typer(keys.app, name="keys")
-app.add_typer(evidence_cli.app, name="evidence")
-app.add_typer(inventory.app, name="inventory")
-app.add_typer(checks.app, name="checks")
-heal.register(app)
-app.add_typer(runbooks_cli.app, name="runbooks")
-app.add_typer(incidents.incidents_app, name="incidents")
-app.add_typer(incidents.exception_app, name="exception")
-app.add_typer(incidents.approvals_app, name="approvals")
-app.add_typer(patterns_cli.app, name="patterns")
-app.add_typer(escalations_cli.app, name="escalations")
-app.add_typer(l2_cli.app, name="l2")
+# the values of ExitCode (osiris.cli.common), which this module may not import yet
+_OK, _ERROR, _BUG, _INTERRUPTED, _BROKEN_PIPE = 0, 2, 3, 130, 141
 
 
 def main() -> None:
-    """Console-script entry point: one-line errors, documented exit codes."""
+    """Console-script entry point."""
+    interrupts.install()
+    code = _INTERRUPTED
     try:
-        app()
+        code = _run(sys.argv[1:])
+        interrupts.settle()  # the command has ended: a signal now changes nothing
+    except KeyboardInterrupt:  # one came as the command returned: its code stands if set
+        interrupts.settle()
+    sys.stdout.flush()
+    sys.exit(code)
+
+
+def _run(args: list[str]) -> int:
+    try:
+        from osiris.cli.commands import app  # an interrupt meanwhile stops it at once
+
+        # one while the command line is parsed is held until the command starts, which
+        # then meets it and can report it (osiris.cli.commands); or until parsing ends
+        interrupts.hold()
+        result = app(args=args, prog_name="osiris", standalone_mode=False)
+        interrupts.release()
+        return result if isinstance(result, int) else _OK
     except OsirisError as exc:
-        print_error(str(exc))
-        sys.exit(ExitCode.ERROR)
+        return _error(str(exc))
     except KeyboardInterrupt:
+        if "--json" in args:  # no command reported it: the document says so at least
+            sys.stdout.write('{"status": "interrupted"}\n')
         sys.stderr.write("osiris: interrupted\n")
-        sys.exit(ExitCode.INTERRUPTED)
+        return _INTERRUPTED
+    except Exception as exc:  # the one place every other error ends
+        return _unexpected(exc)
+
+
+def _unexpected(exc: Exception) -> int:
+    import typer
+    from typer import rich_utils
+
+    from osiris.store.readonly import database_problem
+
+    if isinstance(exc, typer.Abort):  # EOF at a prompt: no answer was given
+        return _error("no answer (end of input); nothing was done")
+    if isinstance(exc, typer.TyperException):  # bad usage: the parser's own message
+        rich_utils.rich_format_error(cast(Any, exc))
+        return _ERROR if exc.exit_code in (_OK, 1) else exc.exit_code
+    if isinstance(exc, OSError):
+        if exc.errno == errno.EPIPE:  # `osiris results | head`: the reader has gone
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return _BROKEN_PIPE
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _error(f"{where}{exc.strerror or exc}")
+    problem = database_problem(exc)
+    if problem is not None:
+        if problem.interrupted:
+            sys.stderr.write("osiris: interrupted\n")
+            return _INTERRUPTED
+        return _error(problem.message)
+    if _debug():
+        traceback.print_exception(exc)
+    else:
+        what = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line, whatever it says
+        sys.stderr.write(
+            f"osiris: internal error (a bug): {what}; run again with --debug (or"
+            " OSIRIS_DEBUG=1) for the traceback\n"
+        )
+    return _BUG
+
+
+def _error(message: str) -> int:
+    # one line, never wrapped or styled: scripts grep it
+    sys.stderr.write(f"osiris: error: {message}\n")
+    return _ERROR
+
+
+def _debug() -> bool:
+    from osiris.cli.common import DEBUG_ENV, Options
+
+    return Options.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0", "false")

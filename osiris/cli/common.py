@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import IntEnum
 from pathlib import Path
 from typing import Annotated
@@ -23,8 +22,18 @@ class ExitCode(IntEnum):
 
     OK = 0  # nothing failing
     FINDINGS = 1  # at least one warning or fail
-    ERROR = 2  # a check could not decide, or bad usage / bad input
-    INTERRUPTED = 130
+    ERROR = 2  # a check could not decide, or bad usage, input or environment
+    BUG = 3  # an unexpected exception: a bug (the traceback under --debug)
+    INTERRUPTED = 130  # SIGINT or SIGTERM
+
+
+DEBUG_ENV = "OSIRIS_DEBUG"
+
+
+class Options:
+    """Root options every command's error path needs (set by the root callback)."""
+
+    debug = False
 
 
 HomeOption = Annotated[
@@ -48,8 +57,3 @@ def parse_platform(value: str | None) -> Platform | None:
         return Platform(value)
     except ValueError:
         raise InputError(f"unknown platform '{value}'", field="--platform") from None
-
-
-def print_error(message: str) -> None:
-    """One line on stderr, never wrapped or styled: scripts grep it."""
-    sys.stderr.write(f"osiris: error: {message}\n")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from osiris.errors import OsirisError
 from osiris.evidence.log import StoredCheckpoint
 from osiris.evidence.ots import APPEND, SHA256, Op, OtsError, Timestamp, TimestampFile
 from osiris.store.runs import now_iso, transaction
@@ -35,7 +36,7 @@ MAX_RESPONSE = 10_000
 NONCE_SIZE = 16
 
 
-class AnchorError(RuntimeError):
+class AnchorError(OsirisError, RuntimeError):
     """No calendar could timestamp a checkpoint."""
 
 

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from osiris.errors import OsirisError
 from osiris.evidence.merkle import HASH_SIZE
 
 _ED25519 = b"\x01"
 _DASH = "\u2014 "
 
 
-class CheckpointError(ValueError):
+class CheckpointError(OsirisError, ValueError):
     """A checkpoint note that is malformed, for another log, or not signed by the key."""
 
 

@@ -20,16 +20,17 @@ from dataclasses import dataclass
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from osiris.errors import OsirisError
 from osiris.evidence.keys import keyid
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
 
-class EnvelopeError(ValueError):
+class EnvelopeError(OsirisError, ValueError):
     """An envelope that cannot be read (bad JSON, bad base64, missing fields)."""
 
 
-class SignatureError(ValueError):
+class SignatureError(OsirisError, ValueError):
     """An envelope with no valid signature from a trusted key."""
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from osiris.errors import OsirisError
 from osiris.evidence.bundle import Bundle
 from osiris.evidence.checkpoint import Checkpoint, sign_checkpoint
 from osiris.evidence.keys import SiteSigner
@@ -29,7 +30,7 @@ from osiris.evidence.rotation import current_keyid
 from osiris.store.runs import now_iso, transaction
 
 
-class LogError(RuntimeError):
+class LogError(OsirisError, RuntimeError):
     """The log cannot do what was asked (no transaction held, no such leaf)."""
 
 

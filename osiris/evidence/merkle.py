@@ -17,11 +17,13 @@ import hashlib
 from collections.abc import Sequence
 from typing import Protocol
 
+from osiris.errors import OsirisError
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
-class ProofError(ValueError):
+class ProofError(OsirisError, ValueError):
     """A root, inclusion proof or consistency proof that does not verify."""
 
 

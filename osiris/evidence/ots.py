@@ -25,6 +25,8 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from osiris.errors import OsirisError
+
 MAGIC = b"\x00OpenTimestamps\x00\x00Proof\x00\xbf\x89\xe2\xe8\x84\xe8\x92\x94"
 MAJOR_VERSION = 1
 SHA256, APPEND, PREPEND = 0x08, 0xF0, 0xF1
@@ -37,7 +39,7 @@ MAX_DEPTH = 256
 _URI_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._/:")
 
 
-class OtsError(ValueError):
+class OtsError(OsirisError, ValueError):
     """A proof that cannot be read, or an operation that cannot be applied."""
 
 

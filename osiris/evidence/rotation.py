@@ -31,6 +31,7 @@ from typing import Any
 import sqlite_utils
 from nacl.signing import SigningKey, VerifyKey
 
+from osiris.errors import OsirisError
 from osiris.evidence.dsse import Envelope, Signature, pae
 from osiris.evidence.keys import keyid
 from osiris.evidence.statement import canonical_json
@@ -39,7 +40,7 @@ ROTATION_PAYLOAD_TYPE = "application/vnd.osiris.key-rotation+json"
 ROTATION_TYPE = "https://osiris.dev/key-rotation/v1"
 
 
-class RotationError(ValueError):
+class RotationError(OsirisError, ValueError):
     """A rotation record that cannot be read, or a rotation that cannot be made."""
 
 

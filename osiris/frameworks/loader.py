@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from osiris.errors import InputError
+from osiris.errors import InputError, OsirisError
 from osiris.frameworks.model import ID_PATTERNS, KINDS, Control, Framework, FrameworkId
 from osiris.yamlfile import PathKey, line_of, load_yaml_text
 
@@ -40,7 +40,7 @@ class FrameworkFile:
     controls: tuple[Control, ...]
 
 
-class _Problem(Exception):
+class _Problem(OsirisError):
     """A validation failure at a location (path of keys) in the file."""
 
     def __init__(self, message: str, loc: PathKey) -> None:
@@ -49,7 +49,7 @@ class _Problem(Exception):
         self.loc = loc
 
 
-class _DuplicateKey(yaml.YAMLError):
+class _DuplicateKey(OsirisError, yaml.YAMLError):
     def __init__(self, key: str, line: int, first_line: int) -> None:
         super().__init__(key)
         self.key = key

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
-from osiris.errors import InputError
+from osiris.errors import InputError, OsirisError
 from osiris.frameworks.loader import FrameworkFile, load_framework_file
 from osiris.frameworks.model import Control, Framework, FrameworkId
 from osiris.yamlfile import PathKey, line_of
@@ -26,7 +26,7 @@ from osiris.yamlfile import PathKey, line_of
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
-class UnknownFrameworkError(KeyError):
+class UnknownFrameworkError(OsirisError, KeyError):
     """A framework key that is not one of :class:`FrameworkId`."""
 
     def __init__(self, framework: str) -> None:
@@ -38,7 +38,7 @@ class UnknownFrameworkError(KeyError):
         return f"unknown framework '{self.framework}' (known: {known})"
 
 
-class UnknownControlError(KeyError):
+class UnknownControlError(OsirisError, KeyError):
     """A control id the registry does not know for that framework."""
 
     def __init__(self, framework: FrameworkId, control_id: str, hint: str | None = None) -> None:

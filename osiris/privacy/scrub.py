@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from osiris.errors import OsirisError
 from osiris.privacy.rules import PLACEHOLDERS, RULES, PhiKind, Rules
 
 __all__ = [
@@ -56,7 +57,7 @@ class Scrubber:
     value: Callable[[Any], Any]
 
 
-class UnknownScrubberVersion(ValueError):
+class UnknownScrubberVersion(OsirisError, ValueError):
     """Evidence names scrubber rules this Osiris does not have (signed by a newer one)."""
 
 

@@ -1,23 +1,33 @@
-"""Opening the database and bringing its schema up to date."""
+"""Opening the database and bringing its schema up to date.
+
+Commands that only read open it with :mod:`osiris.store.readonly` instead.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import struct
 from pathlib import Path
 
 import sqlite_utils
 
-from osiris.errors import OsirisError
+from osiris.errors import DatabaseError, DatabaseMissing, OsirisError
 from osiris.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+OPENED: list[Path] = []  # the databases this process opened, newest last (errors name them)
 
 
 def open_database(path: Path, *, create: bool = False) -> sqlite_utils.Database:
     """Open (and migrate) the site database. WAL mode, foreign keys on.
 
-    Several readers and one writer may use it at once; writers wait up to 30 s.
+    Several readers and one writer may use it at once; writers wait up to 30 s. Only
+    ``create`` (a new site) may start a schema: an existing site's database that is
+    missing, emptied or not SQLite is refused, never filled with a fresh, empty log.
     """
-    if not create and not path.exists():
-        raise OsirisError(f"{path}: no database here (run `osiris init`)")
+    if not create:
+        check_database_file(path)
+    OPENED.append(path)
     conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA foreign_keys = ON")
@@ -79,3 +89,29 @@ def database_path(db: sqlite_utils.Database) -> Path | None:
         if name == "main":
             return Path(file) if file else None
     return None
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse, before SQLite opens it, a database that is missing, empty (zero bytes),
+    not SQLite, or shorter than its header says (truncated); each names the file."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as file:
+            header = file.read(100)
+    except FileNotFoundError:
+        raise DatabaseMissing(path, "no database here (run `osiris init`)") from None
+    except IsADirectoryError:
+        raise DatabaseError(path, "is a directory, not a database") from None
+    if size == 0:
+        raise DatabaseMissing(path, "is empty (0 bytes): it holds no records and no evidence")
+    if not header.startswith(SQLITE_MAGIC) or len(header) < 100:
+        raise DatabaseError(path, "is not an SQLite database")
+    (page_size,) = struct.unpack(">H", header[16:18])
+    page_size = 65536 if page_size == 1 else page_size
+    changes, pages = struct.unpack(">II", header[24:32])
+    (valid_for,) = struct.unpack(">I", header[92:96])
+    # the header's page count holds when written by the same change as the header
+    if changes == valid_for and pages * page_size > size:
+        raise DatabaseError(
+            path, f"is truncated: {size} bytes where its header says {pages * page_size}"
+        )

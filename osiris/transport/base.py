@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from osiris.errors import OsirisError
+
 
 class FailureKind(StrEnum):
     UNREACHABLE = "unreachable"
@@ -15,7 +17,7 @@ class FailureKind(StrEnum):
     PROTOCOL = "protocol"
 
 
-class TransportError(Exception):
+class TransportError(OsirisError):
     """The host could not be reached, trusted or authenticated, or did not answer in time."""
 
     def __init__(self, kind: FailureKind, message: str) -> None:

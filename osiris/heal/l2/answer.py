@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from osiris.errors import OsirisError
+
 TOOL_NAME = "choose_runbook"
 ESCALATE = "escalate"
 
@@ -25,7 +27,7 @@ class Answer:
     reasoning: str
 
 
-class UnreadableAnswer(ValueError):
+class UnreadableAnswer(OsirisError, ValueError):
     """The reply holds no usable answer; the message says why."""
 
 

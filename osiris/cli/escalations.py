@@ -17,6 +17,7 @@ from osiris.heal.escalation.notices import attempts
 from osiris.heal.store import get_incident
 from osiris.model import EscalationState
 from osiris.site import open_site
+from osiris.store.readonly import open_read_only
 
 app = typer.Typer(
     help="L3: drift heal handed to a person (list, ack, resolve).", no_args_is_help=True
@@ -38,8 +39,8 @@ def list_command(
     as_json: JsonOption = False,
     home: HomeOption = None,
 ) -> None:
-    """Escalations, newest first, with their notices."""
-    db = open_site(home).database()
+    """Escalations, newest first, with their notices (read-only)."""
+    db = open_read_only(open_site(home).db_path)
     found = records.list_escalations(db, state)
     sent = attempts(db, [e.id for e in found])
     rows = []

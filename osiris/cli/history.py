@@ -1,4 +1,5 @@
-"""`osiris runs` and `osiris results`: what earlier scans found."""
+"""`osiris runs` and `osiris results`: what earlier scans found (read-only: the database
+is opened for reading, so they work on an auditor's read-only copy)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from osiris.cli.render import STATUS_STYLE
 from osiris.errors import InputError
 from osiris.model import Status
 from osiris.site import open_site
+from osiris.store.readonly import open_read_only
 from osiris.store.runs import list_runs, query_results
 
 
@@ -28,7 +30,7 @@ def runs(
     home: HomeOption = None,
 ) -> None:
     """List recent runs with their status counts."""
-    found = list_runs(open_site(home).database(), limit)
+    found = list_runs(open_read_only(open_site(home).db_path), limit)
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in found], indent=2))
         return
@@ -66,7 +68,9 @@ def results(
             raise InputError(
                 f"unknown status '{status}' (one of {', '.join(Status)})", field="--status"
             ) from None
-    rows = query_results(open_site(home).database(), run_id=run, host=host, status=wanted)
+    rows = query_results(
+        open_read_only(open_site(home).db_path), run_id=run, host=host, status=wanted
+    )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

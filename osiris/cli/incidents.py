@@ -1,4 +1,8 @@
-"""`osiris incidents`, `osiris exception` and `osiris approvals`."""
+"""`osiris incidents`, `osiris exception` and `osiris approvals`.
+
+Listing and showing open the database read-only (they work on a read-only copy);
+only the commands that decide something write.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from osiris.heal import approvals as approval_queue
 from osiris.heal.exceptions import add_exception, list_exceptions, revoke_exception
 from osiris.heal.store import get_incident, list_incidents, set_state
 from osiris.site import open_site
+from osiris.store.readonly import open_read_only
 
 incidents_app = typer.Typer(help="Drift that heal is handling or has handled.")
 exception_app = typer.Typer(
@@ -53,7 +58,7 @@ def list_command(
     home: HomeOption = None,
 ) -> None:
     """Incidents, newest first."""
-    found = list_incidents(open_site(home).database(), include_resolved=all_states)
+    found = list_incidents(open_read_only(open_site(home).db_path), include_resolved=all_states)
     if as_json:
         typer.echo(json.dumps([_incident_dict(i) for i in found], indent=2))
         return
@@ -78,7 +83,7 @@ def list_command(
 @incidents_app.command("show")
 def show_command(incident_id: int, home: HomeOption = None) -> None:
     """One incident in full (JSON)."""
-    incident = get_incident(open_site(home).database(), incident_id)
+    incident = get_incident(open_read_only(open_site(home).db_path), incident_id)
     if incident is None:
         raise InputError(f"no incident {incident_id}")
     typer.echo(json.dumps(_incident_dict(incident), indent=2))
@@ -136,7 +141,9 @@ def exception_list(
     as_json: JsonOption = False,
     home: HomeOption = None,
 ) -> None:
-    found = list_exceptions(open_site(home).database(), include_inactive=all_states, now=_now())
+    found = list_exceptions(
+        open_read_only(open_site(home).db_path), include_inactive=all_states, now=_now()
+    )
     if as_json:
         typer.echo(json.dumps([e.__dict__ for e in found], indent=2))
         return
@@ -165,7 +172,7 @@ def exception_revoke(exception_id: int, home: HomeOption = None) -> None:
 @approvals_app.command("list")
 def approvals_list(as_json: JsonOption = False, home: HomeOption = None) -> None:
     """Pending approvals."""
-    found = approval_queue.list_approvals(open_site(home).database())
+    found = approval_queue.list_approvals(open_read_only(open_site(home).db_path))
     if as_json:
         typer.echo(json.dumps([a.__dict__ for a in found], indent=2))
         return

@@ -1,4 +1,8 @@
-"""JUnit XML for CI dashboards: a suite per host, a case per check."""
+"""JUnit XML for CI dashboards: a suite per host, a case per check.
+
+The caller checks the path before scanning (:func:`osiris.cli.output.check_output`);
+the file is written whole or not at all, replacing an existing one only with ``force``.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from osiris.cli.output import written_whole
 from osiris.model import HostOutcome, Status
 
 
-def write_junit(outcomes: Sequence[HostOutcome], path: Path) -> None:
+def write_junit(outcomes: Sequence[HostOutcome], path: Path, *, force: bool = False) -> None:
     """fail/warning -> <failure>, error -> <error>, na -> <skipped>."""
     suites = ET.Element("testsuites", name="osiris")
     for outcome in sorted(outcomes, key=lambda o: o.host.name):
@@ -38,6 +43,5 @@ def write_junit(outcomes: Sequence[HostOutcome], path: Path) -> None:
                 ET.SubElement(case, "error", message=result.reason)
             elif result.status is Status.NA:
                 ET.SubElement(case, "skipped", message=result.reason)
-    tmp = path.with_name(path.name + ".tmp")
-    ET.ElementTree(suites).write(tmp, encoding="utf-8", xml_declaration=True)
-    tmp.replace(path)
+    with written_whole(path, force=force) as output:
+        ET.ElementTree(suites).write(output.temporary, encoding="utf-8", xml_declaration=True)

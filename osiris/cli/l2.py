@@ -12,6 +12,7 @@ from rich.text import Text
 from osiris.cli.common import HomeOption, JsonOption, console
 from osiris.heal.l2.log import list_calls
 from osiris.site import open_site
+from osiris.store.readonly import open_read_only
 
 app = typer.Typer(help="The L2 planner (an LLM choosing runbooks).", no_args_is_help=True)
 
@@ -27,7 +28,7 @@ def log_command(
     Model, tokens, cost, the answer, what the guardrails made of it and the outcome of
     the action it started; --json adds the scrubbed prompt as sent.
     """
-    rows = list_calls(open_site(home).database(), limit)
+    rows = list_calls(open_read_only(open_site(home).db_path), limit)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from osiris.cli.common import ExitCode, HomeOption, JsonOption, console, err_console
 from osiris.cli.junit import write_junit
+from osiris.cli.output import ForceOption, check_output
 from osiris.cli.render import exit_code_for, print_human, scan_document
 from osiris.config import resolve_home
 from osiris.errors import InputError
@@ -108,11 +109,14 @@ def scan(
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Also write JUnit XML here.")
     ] = None,
+    force: ForceOption = False,
     as_json: JsonOption = False,
     home: HomeOption = None,
 ) -> None:
     """Scan hosts and record every result. Exit 0 clean, 1 findings, 2 errors,
     130 interrupted (SIGINT or SIGTERM: probes stopped, completed hosts recorded)."""
+    if junit:
+        check_output(junit, force=force, option="--junit")  # before anything is scanned
     request = ScanRequest(
         home=resolve_home(home),
         inventories=inventory_sources(inventory, targets),
@@ -134,7 +138,7 @@ def scan(
         else:
             code = exit_code_for(run.outcomes)
             if junit:
-                write_junit(run.outcomes, junit)
+                write_junit(run.outcomes, junit, force=force)
         if as_json:
             document = scan_document(
                 run.outcomes,

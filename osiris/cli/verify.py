@@ -1,7 +1,10 @@
 """`osiris verify` and `osiris checkpoint export`: prove the evidence, keep a checkpoint.
 
 Exit codes of `osiris verify`: 0 the evidence is whole; 1 a property failed (each is
-named); 2 bad usage or no site.
+named; a site whose database is missing or empty is not whole); 2 bad usage, no site,
+or a database SQLite cannot read (one line naming the file); 130 interrupted (SIGINT or
+SIGTERM: `--json` still prints the report, its status "interrupted"). Verify opens the
+database read-only and writes nothing, so it works on an auditor's read-only copy.
 """
 
 from __future__ import annotations
@@ -15,15 +18,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from osiris import interrupts
 from osiris.cli.common import ExitCode, HomeOption, JsonOption, console
-from osiris.errors import InputError
+from osiris.cli.output import ForceOption, check_output, written_whole
+from osiris.errors import DatabaseMissing, InputError
 from osiris.evidence.anchors_check import BlockHeader, read_block_headers
 from osiris.evidence.keyfiles import KeyFiles, genesis_key
 from osiris.evidence.keys import SiteSigner, keyid, load_signing_key, load_verify_key
 from osiris.evidence.log import checkpoint_covering_all
 from osiris.evidence.report import MAX_LISTED, VerifyReport
-from osiris.evidence.verify import Trust, verify_log
+from osiris.evidence.verify import Trust, VerifyInterrupted, missing_database, verify_log
 from osiris.site import Site, open_site
+from osiris.store.readonly import open_read_only
 
 checkpoint_app = typer.Typer(
     help="Signed checkpoints of the evidence log.", no_args_is_help=True, add_completion=False
@@ -109,27 +115,53 @@ def verify(
     checkpoints, every OpenTimestamps proof, and that every host of every run has its
     bundle. Exit 0 when whole, 1 naming each property that fails.
     """
+    try:
+        report = _verify_site(home, _since(since), checkpoint, block_headers, jobs)
+    except VerifyInterrupted as exc:  # (before the checks start: see osiris.cli.commands)
+        report = exc.report
+    interrupts.settle()  # the outcome is known: print it whole, whatever comes now
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        print_report(report)
+    if report.interrupted:
+        raise typer.Exit(ExitCode.INTERRUPTED)
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FINDINGS)
+
+
+def _verify_site(
+    home: Path | None,
+    since: str | None,
+    checkpoint: Path | None,
+    block_headers: Path | None,
+    jobs: int | None,
+) -> VerifyReport:
     site = open_site(home)
     headers = _block_headers(block_headers)
-    report = verify_log(
-        site.database(),
-        _trust(site),
-        since=_since(since),
-        external_checkpoint=checkpoint.read_text() if checkpoint else None,
-        block_headers=headers,
-        workers=jobs,
-    )
+    external = checkpoint.read_text() if checkpoint else None
+    trust = _trust(site)
+    try:
+        db = open_read_only(site.db_path)
+    except DatabaseMissing as exc:
+        return missing_database(trust, exc.problem, since)
+    try:
+        report = verify_log(
+            db,
+            trust,
+            since=since,
+            external_checkpoint=external,
+            block_headers=headers,
+            workers=jobs,
+        )
+    finally:
+        db.close()
     current = keyid(load_verify_key(site.public_key_path))
     if report.keyids and current != report.keyids[-1]:
         report.notes.append(
             f"keys/site.pub ({current[:16]}) is not the current key of the rotation chain"
             f" ({report.keyids[-1][:16]}): new evidence would be refused"
         )
-    if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2))
-    else:
-        print_report(report)
-    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FINDINGS)
+    return report
 
 
 def print_report(report: VerifyReport) -> None:
@@ -165,7 +197,12 @@ def print_report(report: VerifyReport) -> None:
             console.print(f"  … and {result.failure_count - MAX_LISTED} more")
     for note in report.notes:
         console.print(f"[dim]note: {escape(note)}[/]")
-    if report.ok:
+    if report.interrupted:
+        console.print(
+            f"[yellow]verify: INTERRUPTED after {report.seconds:.2f} s: the evidence was not"
+            " checked whole[/]"
+        )
+    elif report.ok:
         console.print(f"[green]verify: the evidence is whole[/] ({report.seconds:.2f} s)")
     else:
         failed = ", ".join(p.value for p in report.failed)
@@ -175,6 +212,7 @@ def print_report(report: VerifyReport) -> None:
 @checkpoint_app.command("export")
 def export(
     file: Annotated[Path, typer.Argument(help="Where to write the signed checkpoint note.")],
+    force: ForceOption = False,
     as_json: JsonOption = False,
     home: HomeOption = None,
 ) -> None:
@@ -182,15 +220,18 @@ def export(
 
     If the log grew since the last checkpoint, a new one is signed first, so the file
     always covers every leaf. Later, `osiris verify --checkpoint FILE` proves the log
-    only grew since (no truncation, no fork, no replacement).
+    only grew since (no truncation, no fork, no replacement). FILE is written whole or
+    not at all; an existing one is replaced only with --force.
     """
+    check_output(file, force=force)
     site = open_site(home)
     checkpoint = checkpoint_covering_all(
         site.database(),
         lambda: SiteSigner(site.config.site_id, load_signing_key(site.private_key_path)),
     )
     note, size = checkpoint.note, checkpoint.size
-    file.write_text(note)
+    with written_whole(file, force=force) as output:
+        output.temporary.write_text(note)
     if as_json:
         typer.echo(json.dumps({"file": str(file), "tree_size": size, "note": note}, indent=2))
     else:

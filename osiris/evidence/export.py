@@ -1,11 +1,15 @@
 """The auditor kit: a zip an auditor can verify without Osiris.
 
 :func:`export_kit` writes the envelopes appended in a period (verbatim, as JSON lines),
-their raw artifacts, inclusion proofs against the newest checkpoint (signed first if the
-log grew since the last one), the checkpoints of the period with consistency proofs to
-the newest, their OpenTimestamps proofs, every site public key (hex and PEM) and the
-rotation records, a README for auditors and ``verify.py`` (standard library + PyNaCl).
-The file layout is described in :mod:`osiris.evidence.kit.readme`.
+their raw artifacts, inclusion proofs against the newest signed checkpoint, the
+checkpoints of the period with consistency proofs to the newest, their OpenTimestamps
+proofs, every site public key (hex and PEM) and the rotation records, a README for
+auditors and ``verify.py`` (standard library + PyNaCl). The file layout is described in
+:mod:`osiris.evidence.kit.readme`.
+
+Exporting only reads: it works on an auditor's read-only copy of a site. Leaves newer
+than the newest signed checkpoint (a scan killed before its checkpoint) are left out and
+said so; the next run's checkpoint, or `osiris checkpoint export`, covers them.
 """
 
 from __future__ import annotations
@@ -13,34 +17,37 @@ from __future__ import annotations
 import base64
 import json
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 from nacl.signing import VerifyKey
 
+from osiris.errors import OsirisError
 from osiris.evidence.anchor import stored_anchors
-from osiris.evidence.keys import SiteSigner, keyid, log_origin, public_key_pem
+from osiris.evidence.keys import keyid, log_origin, public_key_pem
 from osiris.evidence.kit.readme import render_readme
 from osiris.evidence.log import (
     StoredCheckpoint,
-    checkpoint_covering_all,
     prove_consistency,
     prove_inclusion,
     stored_checkpoints,
+    tree_size,
 )
 from osiris.evidence.rotation import stored_rotations
 
 VERIFIER = Path(__file__).parent / "kit" / "verify.py"
 
 
+class NothingToExport(OsirisError):
+    """The log has no signed checkpoint yet: there is nothing a kit could prove."""
+
+
 @dataclass(frozen=True)
 class KitSummary:
     """What went into a kit."""
 
-    path: Path
     envelopes: int
     artifacts: int
     checkpoints: int
@@ -48,6 +55,7 @@ class KitSummary:
     rotations: int
     tree_size: int
     checkpoint: str
+    notes: list[str] = field(default_factory=list)
 
 
 def export_kit(
@@ -56,18 +64,28 @@ def export_kit(
     *,
     site_id: str,
     genesis: VerifyKey,
-    signer: Callable[[], SiteSigner],
     since: str | None = None,
     until: str | None = None,
 ) -> KitSummary:
     """Write the kit for envelopes appended in ``[since, until)`` (stored timestamps;
-    None: open) to ``out``. ``signer`` is called only if a checkpoint must be signed."""
-    newest = checkpoint_covering_all(db, signer)
+    None: open) to ``out``, with proofs against the newest signed checkpoint."""
+    checkpoints_stored = stored_checkpoints(db)
+    if not checkpoints_stored:
+        raise NothingToExport("the log has no signed checkpoint yet: run a scan first")
+    newest = checkpoints_stored[-1]
+    notes = []
+    newer = tree_size(db) - newest.size
+    if newer > 0:
+        notes.append(
+            f"{newer} leaves are newer than the newest signed checkpoint ({newest.size}"
+            " leaves) and are not in this kit; the next run's checkpoint covers them"
+            " (or `osiris checkpoint export`)"
+        )
     files: dict[str, bytes] = {}
     envelopes, artifacts = _envelopes(db, newest.size, since, until, files)
     checkpoints = [
         c
-        for c in stored_checkpoints(db)
+        for c in checkpoints_stored
         if c.size <= newest.size and _within(c.created_at, since, until)
     ]
     if newest.id not in {c.id for c in checkpoints}:
@@ -97,12 +115,11 @@ def export_kit(
         checkpoint=f"checkpoints/{name}",
     ).encode()
     files["verify.py"] = VERIFIER.read_bytes()
-    out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as kit:
         for path in sorted(files):
             kit.writestr(path, files[path])
     return KitSummary(
-        out, envelopes, artifacts, len(checkpoints), timestamps, rotations, newest.size, name
+        envelopes, artifacts, len(checkpoints), timestamps, rotations, newest.size, name, notes
     )
 
 

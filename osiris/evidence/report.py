@@ -13,6 +13,8 @@ MAX_LISTED = 100  # failures kept per property; the rest are counted
 class Property(StrEnum):
     """The properties a whole evidence log has; each is checked by one function."""
 
+    DATABASE = "database"  # the site has its database, holding the log's tables
+    STORED_VALUES = "stored_values"  # every value read has its column's type and size
     ENVELOPE_SIGNATURE = "envelope_signature"  # every envelope signed by a site key
     KEY_VALIDITY = "key_validity"  # ... by the key valid at its log position (rotations)
     PAYLOAD_DIGEST = "payload_digest"  # payload digest and leaf hash match the payload
@@ -35,6 +37,8 @@ class Property(StrEnum):
 
 
 _DESCRIPTIONS = {
+    Property.DATABASE: "the site's database exists and holds the evidence log's tables",
+    Property.STORED_VALUES: "every stored value the checks read has its column's type and size",
     Property.ENVELOPE_SIGNATURE: "every envelope is signed by this site's key",
     Property.KEY_VALIDITY: "every envelope and checkpoint is signed by the key valid at its"
     " log position (no retired key signs after its rotation, no new key before it)",
@@ -111,6 +115,7 @@ class VerifyReport:
     properties: dict[Property, PropertyResult] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: bool = False  # stopped by SIGINT or SIGTERM: what was checked so far
 
     def __post_init__(self) -> None:
         for prop in Property:
@@ -121,7 +126,13 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return all(p.ok for p in self.properties.values())
+        return not self.interrupted and all(p.ok for p in self.properties.values())
+
+    def skip_all_but(self, *checked: Property, why: str) -> None:
+        """Mark every property but ``checked`` as not checked, for ``why``."""
+        for prop, result in self.properties.items():
+            if prop not in checked:
+                result.skipped = why
 
     @property
     def failures(self) -> list[Failure]:
@@ -135,6 +146,7 @@ class VerifyReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "schema": VERIFY_SCHEMA,
+            "status": "interrupted" if self.interrupted else "complete",
             "ok": self.ok,
             "site_id": self.site_id,
             "origin": self.origin,

@@ -10,12 +10,19 @@ only for its span of the log.
 
 The log is always checked whole (every leaf hash, the root, every stored checkpoint);
 ``since`` limits the per-bundle checks (signature, payload, statement, results, actions,
-completeness) to runs (and heal actions) started at or after it.
+completeness) to runs (and heal actions) started at or after it. Every stored value the
+checks read is first checked for type and size: a log holding a wrong one is not whole,
+and the checks that would read it are not run. A site with no database, or an emptied
+one, is not whole either (:func:`missing_database`).
+
+SIGINT and SIGTERM stop it at once (worker processes included) with
+:class:`VerifyInterrupted`, which carries the report of what was checked so far.
 """
 
 from __future__ import annotations
 
 import hashlib
+import signal
 import time
 from collections.abc import Sequence, Set
 
@@ -36,11 +43,31 @@ from osiris.evidence.log import stored_checkpoints
 from osiris.evidence.merkle import MemoryTree
 from osiris.evidence.report import Property, PropertyResult, VerifyReport
 from osiris.evidence.rotation import Rotation, stored_rotations
+from osiris.evidence.values_check import check_stored_values
 from osiris.evidence.walk import bundle_checks
+from osiris.interrupts import Interrupted
 
-__all__ = ["BlockHeader", "Trust", "verify_log"]
+__all__ = ["BlockHeader", "Trust", "VerifyInterrupted", "missing_database", "verify_log"]
 
 Leaf = tuple[int, bytes, int]  # (index, leaf hash, envelope id)
+
+
+class VerifyInterrupted(Interrupted):
+    """Verify was interrupted; ``report`` holds what was checked until then."""
+
+    def __init__(self, signum: int, report: VerifyReport) -> None:
+        super().__init__(signum)
+        self.report = report
+
+
+def missing_database(trust: Trust, problem: str, since: str | None = None) -> VerifyReport:
+    """The report on a site whose database is missing or holds nothing (``problem`` says
+    which): its key and config claim evidence that is not there."""
+    report = VerifyReport(trust.site_id, log_origin(trust.site_id), sorted(trust.keys), since=since)
+    report[Property.DATABASE].checked = 1
+    report[Property.DATABASE].fail("osiris.db", problem)
+    report.skip_all_but(Property.DATABASE, why="no database to check")
+    return report
 
 
 def verify_log(
@@ -61,6 +88,34 @@ def verify_log(
     only for big logs)."""
     started = time.perf_counter()
     report = VerifyReport(trust.site_id, log_origin(trust.site_id), sorted(trust.keys), since=since)
+    try:
+        _verify(report, db, trust, external_checkpoint, block_headers, workers)
+    except KeyboardInterrupt as exc:
+        report.interrupted = True
+        report.seconds = time.perf_counter() - started
+        raise VerifyInterrupted(getattr(exc, "signum", signal.SIGINT), report) from None
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _verify(
+    report: VerifyReport,
+    db: sqlite_utils.Database,
+    trust: Trust,
+    external_checkpoint: str | None,
+    block_headers: Sequence[BlockHeader] | None,
+    workers: int | None,
+) -> None:
+    since = report.since
+    report[Property.DATABASE].checked = 1
+    check_stored_values(report[Property.STORED_VALUES], db)
+    if not report[Property.STORED_VALUES].ok:
+        report.skip_all_but(
+            Property.DATABASE,
+            Property.STORED_VALUES,
+            why="not checked: stored values have the wrong type or size (see stored_values)",
+        )
+        return
     trust, rotations = _follow_rotations(report, db, trust)
     with bundle_checks(report, db, trust, since, workers=workers):
         leaves: list[Leaf] = [
@@ -102,8 +157,6 @@ def verify_log(
         check_artifacts(report[Property.ARTIFACTS], db)
         check_completeness(report[Property.COMPLETENESS], db, since, in_log)
     _add_notes(report, tree.size, latest)
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _follow_rotations(

@@ -4,8 +4,10 @@ Envelopes are read in id order with their leaf hash; each run's host outcomes an
 result rows are loaded once (a few runs are kept, for scans that ran side by side); a
 heal bundle's action row is read with it.
 A big log is split into envelope-id ranges checked by worker processes, each with its
-own read-only connection: Ed25519 verification is most of the cost, and it scales
-with cores. Workers are started with ``spawn`` (no SQLite handle crosses a fork).
+own read-only connection, opened the way the caller's was (``immutable`` on a read-only
+copy): Ed25519 verification is most of the cost, and it scales with cores. Workers are
+started with ``spawn`` (no SQLite handle crosses a fork) and ignore SIGINT: on an
+interrupt the caller ends them at once, rather than waiting for their tasks.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import binascii
 import multiprocessing
 import os
+import signal
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -20,7 +23,6 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -43,6 +45,7 @@ from osiris.evidence.report import MAX_LISTED, Property, PropertyResult, VerifyR
 from osiris.evidence.results_match import read_payload
 from osiris.evidence.rotation import KeyChain, KeyEpoch
 from osiris.store.db import database_path
+from osiris.store.readonly import reader_uri, text_from_bytes
 
 PARALLEL_MIN = 20_000  # envelopes; below this one process is quicker than starting workers
 # envelopes per task handed to a worker: at least, at most (small tasks at the end of a
@@ -89,9 +92,14 @@ def bundle_checks(
     ranges = [(lo, min(lo + size - 1, high)) for lo in range(low, high + 1, size)]
     spec = _trust_spec(trust)
     span = _FileSpan(path.stat().st_size, low, total)
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    uri = reader_uri(path)
+    pool = ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
+    )
+    try:
         futures = [
-            pool.submit(_check_in_worker, str(path), spec, since, r, span.of(r)) for r in ranges
+            pool.submit(_check_in_worker, uri, str(path), spec, since, r, span.of(r))
+            for r in ranges
         ]
         try:
             yield
@@ -100,10 +108,26 @@ def bundle_checks(
             # workers could not start: a caller's script without the
             # `if __name__ == "__main__":` guard that `spawn` needs; check here instead
             parts = [check_range(db, trust, since, None)]
-        finally:
-            for future in futures:
-                future.cancel()
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
     _merge_parts(report, parts)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the workers now: an interrupted verify must not wait for their tasks."""
+    # no public way before Python 3.14's terminate_workers()
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    for worker in workers:
+        worker.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.join(timeout=1)
 
 
 def _merge_parts(report: VerifyReport, parts: list[dict[Property, PropertyResult]]) -> None:
@@ -178,10 +202,16 @@ def _read_ahead(path: str, region: tuple[int, int]) -> None:
 
 
 def _check_in_worker(
-    path: str, spec: TrustSpec, since: str | None, ids: IdRange, region: tuple[int, int]
+    uri: str,
+    path: str,
+    spec: TrustSpec,
+    since: str | None,
+    ids: IdRange,
+    region: tuple[int, int],
 ) -> dict[Property, PropertyResult]:
     _read_ahead(path, region)
-    conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=30.0)
+    conn = sqlite3.connect(uri, uri=True, timeout=30.0)
+    conn.text_factory = text_from_bytes
     try:
         return check_range(sqlite_utils.Database(conn), _trust_from(spec), since, ids)
     finally:

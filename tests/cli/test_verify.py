@@ -8,6 +8,7 @@ would, and asserts that verify fails (exit 1) naming the property that broke.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -97,6 +98,7 @@ def details(report: dict[str, Any], name: str) -> list[str]:
 def tamper(home: Path, *statements: str, params: tuple[Any, ...] = ()) -> None:
     """What someone with write access to the database file can do (triggers and all)."""
     conn = sqlite3.connect(home / "osiris.db")
+    conn.execute("PRAGMA ignore_check_constraints = ON")
     with conn:
         for trigger in EVIDENCE_TRIGGERS:
             conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
@@ -232,9 +234,9 @@ def test_an_inserted_forged_bundle_is_found(site: Path) -> None:
     tamper(
         site,
         "INSERT INTO envelopes (id, run_id, host, kind, envelope, payload_sha256, keyid,"
-        " created_at) SELECT 4, run_id, host, kind, ?, 'x', keyid, created_at FROM envelopes"
+        " created_at) SELECT 4, run_id, host, kind, ?, ?, keyid, created_at FROM envelopes"
         " WHERE id = 3",
-        params=(json.dumps(document),),
+        params=(json.dumps(document), hashlib.sha256(payload).hexdigest()),
     )
     tamper(site, "INSERT INTO log_leaves VALUES (3, ?, 4)", params=(leaf_hash(payload),))
     code, report = verify(site)
@@ -325,3 +327,156 @@ def test_the_human_report_names_each_failed_property(site: Path) -> None:
     assert result.returncode == 1
     assert "✗ results_match" in result.stdout
     assert "verify: FAILED: results_match" in result.stdout
+
+
+def test_an_emptied_database_is_not_whole_and_stays_empty(site: Path) -> None:
+    (site / "osiris.db").write_bytes(b"")
+    for name in ("osiris.db-wal", "osiris.db-shm"):
+        (site / name).unlink(missing_ok=True)
+    code, report = verify(site)
+    assert code == 1 and not report["ok"] and report["failed"] == ["database"]
+    (detail,) = details(report, "database")
+    assert "osiris.db" in detail and "empty (0 bytes)" in detail
+    skipped = {p["name"] for p in report["properties"] if p["skipped"]}
+    assert "envelope_signature" in skipped and "completeness" in skipped
+    assert (site / "osiris.db").stat().st_size == 0  # no fresh schema written into it
+    human = osiris(site, "verify")
+    assert human.returncode == 1 and "verify: FAILED: database" in human.stdout
+    assert "the evidence is whole" not in human.stdout
+
+
+def test_a_writing_command_never_refills_an_emptied_database(
+    site: Path, pristine: tuple[Path, Path]
+) -> None:
+    (site / "osiris.db").write_bytes(b"")
+    for name in ("osiris.db-wal", "osiris.db-shm"):
+        (site / name).unlink(missing_ok=True)
+    for args in (("scan",), ("checkpoint", "export", str(site.parent / "kept"))):
+        line = one_line_error(osiris(site, *args, catalog=pristine[1]))
+        assert "osiris.db: is empty (0 bytes)" in line, line
+    assert (site / "osiris.db").stat().st_size == 0
+    assert not (site.parent / "kept").exists()
+
+
+def test_a_missing_database_is_not_whole_and_none_is_created(site: Path) -> None:
+    (site / "osiris.db").unlink()
+    for name in ("osiris.db-wal", "osiris.db-shm"):
+        (site / name).unlink(missing_ok=True)
+    code, report = verify(site)
+    assert code == 1 and report["failed"] == ["database"]
+    assert "no database here" in details(report, "database")[0]
+    assert not (site / "osiris.db").exists()
+
+
+def test_a_database_with_no_tables_is_not_whole(site: Path) -> None:
+    for name in ("osiris.db", "osiris.db-wal", "osiris.db-shm"):
+        (site / name).unlink(missing_ok=True)
+    conn = sqlite3.connect(site / "osiris.db")
+    conn.execute("CREATE TABLE x (y)")
+    conn.execute("DROP TABLE x")
+    conn.commit()
+    conn.close()
+    size = (site / "osiris.db").stat().st_size
+    code, report = verify(site)
+    assert code == 1 and report["failed"] == ["database"]
+    assert "holds no tables" in details(report, "database")[0]
+    assert (site / "osiris.db").stat().st_size == size
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("osiris: error: "), result.stderr
+    return lines[0]
+
+
+def checkpointed(home: Path) -> None:
+    """Fold the write-ahead log into the database file (as a clean shutdown does)."""
+    with sqlite3.connect(home / "osiris.db") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def test_a_truncated_database_is_one_line_naming_the_file_exit_2(site: Path) -> None:
+    checkpointed(site)
+    path = site / "osiris.db"
+    for keep in (path.stat().st_size // 2, 4096 * 3, 50):
+        data = path.read_bytes()
+        path.write_bytes(data[:keep])
+        for args in (("verify",), ("verify", "--json"), ("runs",), ("results",)):
+            line = one_line_error(osiris(site, *args))
+            assert str(path) in line, line
+        assert path.stat().st_size == keep  # and nothing was written to it
+
+
+def test_a_damaged_page_is_one_line_naming_the_file_exit_2(site: Path) -> None:
+    checkpointed(site)
+    path = site / "osiris.db"
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for at in range(page, len(data), page):  # every page but the first: a b-tree header
+        data[at : at + 12] = b"\xff" * 12
+    path.write_bytes(bytes(data))
+    line = one_line_error(osiris(site, "verify"))
+    assert str(path) in line and "damaged" in line
+
+
+def test_a_file_that_is_not_sqlite_is_one_line_exit_2(site: Path) -> None:
+    (site / "osiris.db").write_bytes(b"this is not a database\n" * 100)
+    for args in (("verify",), ("runs",), ("incidents",), ("l2", "log")):
+        line = one_line_error(osiris(site, *args))
+        assert "osiris.db: is not an SQLite database" in line
+
+
+def test_a_leaf_hash_stored_as_text_is_named_not_a_traceback(site: Path) -> None:
+    # text that is not UTF-8: reading it raised "Could not decode to UTF-8"
+    tamper(site, "UPDATE log_leaves SET leaf_hash = CAST(leaf_hash AS TEXT) WHERE idx = 1")
+    result = osiris(site, "verify", "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["failed"] == ["stored_values"]
+    (detail,) = details(report, "stored_values")
+    assert detail.startswith("log_leaves idx 1: leaf_hash") and "text" in detail
+    assert "32-byte blob" in detail
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            "UPDATE log_leaves SET leaf_hash = zeroblob(31) WHERE idx = 0",
+            "log_leaves idx 0: leaf_hash",
+        ),
+        ("UPDATE log_nodes SET hash = 'abc' WHERE level = 1", "log_nodes level 1 idx 0: hash"),
+        ("UPDATE envelopes SET envelope = x'00ff' WHERE id = 2", "envelopes id 2: envelope"),
+        ("UPDATE envelopes SET run_id = 'two' WHERE id = 2", "envelopes id 2: run_id"),
+        ("UPDATE checkpoints SET root_hash = 'abc' WHERE id = 1", "checkpoints id 1: root_hash"),
+        ("UPDATE checkpoints SET tree_size = 1.5 WHERE id = 2", "checkpoints id 2: tree_size"),
+        (
+            "UPDATE envelopes SET payload_sha256 = 'abc' WHERE id = 1",
+            "envelopes id 1: payload_sha256",
+        ),
+        ("UPDATE results SET status = x'01' WHERE run_id = 1", "results id "),
+        ("UPDATE host_runs SET reached = 'yes'", "host_runs run 1 host "),
+    ],
+)
+def test_every_stored_value_is_checked_for_type_and_size(
+    site: Path, statement: str, expected: str
+) -> None:
+    tamper(site, statement)
+    code, report = verify(site)
+    assert code == 1 and "stored_values" in report["failed"]
+    assert any(d.startswith(expected) for d in details(report, "stored_values")), details(
+        report, "stored_values"
+    )
+
+
+def test_text_that_is_not_utf8_is_named_not_a_traceback(site: Path) -> None:
+    tamper(
+        site,
+        "UPDATE results SET reason = CAST(x'66696e65ff' AS TEXT) WHERE run_id = 2"
+        " AND check_id = 'lnx_a'",
+    )
+    code, report = verify(site)
+    assert code == 1 and report["failed"] == ["results_match"]
+    assert "changed: lnx_a" in details(report, "results_match")[0]

@@ -159,10 +159,12 @@ def test_a_promoted_rule_that_keeps_failing_is_demoted_by_heal(
     drift.apply(fresh_host, "firewall_off")
     inventory = write_inventory(tmp_path, {fresh_host.name: fresh_host.address})
     heal = ("heal", "-i", str(inventory), "--checks", "lnx_firewall", "--json")
-    # a dry run opens the incident with the facts the host reports
+    # a dry run records its scan, and nothing else: the facts the host reports
     assert osiris(*heal, "--dry-run", env=env, timeout=300).returncode == 1
     db = sqlite3.connect(home / "osiris.db")
-    facts = json.loads(db.execute("SELECT facts FROM incidents").fetchone()[0])
+    assert db.execute("SELECT count(*) FROM incidents").fetchone() == (0,)
+    (scanned,) = db.execute("SELECT facts FROM results WHERE check_id = 'lnx_firewall'")
+    facts = json.loads(scanned[0])
 
     firewall = load_catalog().get("lnx_firewall")
     site = open_site(home)

@@ -29,7 +29,7 @@ class ReasonError(OsirisError):
 
 
 class _Shown(str):
-    """Text already rendered for people: its format spec was used as a field name."""
+    """Text shown as it stands, whatever the format spec (a placeholder left as written)."""
 
 
 def matching_items(

@@ -54,9 +54,10 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[Path]:
-    """A directory every user may enter (pytest's own temp directories are 0700)."""
-    directory = Path(tempfile.mkdtemp(prefix="osiris-ro-", dir=tmp_path.parent.parent))
+def world() -> Iterator[Path]:
+    """A directory every user may enter, in the system temp directory (pytest's own
+    base directory may be closed to others: 0700)."""
+    directory = Path(tempfile.mkdtemp(prefix="osiris-ro-"))
     os.chmod(directory, 0o755)  # noqa: S103 - the unprivileged user must enter it
     try:
         yield directory

@@ -108,6 +108,14 @@ def settle() -> None:
     _State.pending = None
 
 
+def ignore() -> None:
+    """Ignore SIGINT and SIGTERM: the process is exiting with its outcome printed. (Python
+    puts back the default action, death by the signal, as it shuts down, unless the
+    signal is ignored.)"""
+    for signum in SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def check() -> None:
     """Raise now a signal :func:`deferred` has been holding (before a step that would
     rather not start, such as publishing a file, when the user asked to stop)."""

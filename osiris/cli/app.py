@@ -34,6 +34,7 @@ def main() -> None:
     except KeyboardInterrupt:  # one came as the command returned: its code stands if set
         interrupts.settle()
     sys.stdout.flush()
+    interrupts.ignore()  # a signal while Python shuts down must not turn the code into death
     sys.exit(code)
 
 

@@ -5,7 +5,9 @@ Commands that only read open it with :mod:`osiris.store.readonly` instead.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import struct
 from pathlib import Path
 
@@ -91,13 +93,34 @@ def database_path(db: sqlite_utils.Database) -> Path | None:
     return None
 
 
+# Descriptors database headers are read through, one per file, never closed: closing
+# any descriptor of a file drops every POSIX lock this process holds on it, those of an
+# SQLite connection already open on it included (SQLite's "how to corrupt" case 2.2).
+_HEADER_FDS: dict[tuple[int, int], int] = {}
+
+
+def _header(path: Path) -> tuple[int, bytes]:
+    """The file's size and its first 100 bytes, read without closing a descriptor."""
+    status = os.stat(path)
+    if stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(path)
+    key = (status.st_dev, status.st_ino)
+    if key not in _HEADER_FDS:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # replaced between stat and open: key the descriptor by what it opened (if that
+        # file has one already, this one stays open too, unused: never closed)
+        opened = os.fstat(fd)
+        key = (opened.st_dev, opened.st_ino)
+        _HEADER_FDS.setdefault(key, fd)
+    fd = _HEADER_FDS[key]
+    return os.fstat(fd).st_size, os.pread(fd, 100, 0)
+
+
 def check_database_file(path: Path) -> None:
     """Refuse, before SQLite opens it, a database that is missing, empty (zero bytes),
     not SQLite, or shorter than its header says (truncated); each names the file."""
     try:
-        size = path.stat().st_size
-        with path.open("rb") as file:
-            header = file.read(100)
+        size, header = _header(path)
     except FileNotFoundError:
         raise DatabaseMissing(path, "no database here (run `osiris init`)") from None
     except IsADirectoryError:

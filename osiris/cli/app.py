@@ -40,11 +40,13 @@ def main() -> None:
 
 def _run(args: list[str]) -> int:
     try:
-        from osiris.cli.commands import app  # an interrupt meanwhile stops it at once
-
-        # one while the command line is parsed is held until the command starts, which
-        # then meets it and can report it (osiris.cli.commands); or until parsing ends
+        # a signal while the commands are imported (pydantic, typer: a KeyboardInterrupt
+        # there may come out wrapped as another error) or the command line is parsed is
+        # held until the command starts, which then meets it and can report it
+        # (osiris.cli.commands); or until parsing ends
         interrupts.hold()
+        from osiris.cli.commands import app
+
         result = app(args=args, prog_name="osiris", standalone_mode=False)
         interrupts.release()
         return result if isinstance(result, int) else _OK

@@ -14,6 +14,11 @@ the interrupt and can report it. Once the outcome is final (the result is being
 printed, the output file is in place), :func:`settle` makes signals change nothing, so
 a late one cannot cut the output short or contradict it. Standard library only: it is
 imported before anything else.
+
+This is the default for every command. Work that runs in threads and child processes
+(a scan's probes, a heal's scan) takes the two signals over for its duration with a
+cancel token instead (:func:`osiris.transport.cancel.cancel_on_signals`), which stops
+that work at points it chooses, and gives them back when it ends.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ half-written (a scan once ignored Ctrl-C for more than 30 s). So the handler onl
 a pipe (threads blocked in ``select`` on :meth:`Cancel.fileno` wake at once) and calls
 the wakers that were registered for it, which must be reentrant themselves (for example
 ``queue.SimpleQueue.put``). The code that owns the work then stops at a point it chose.
+Outside such work, the CLI's process-wide handlers apply (:mod:`osiris.interrupts`).
 """
 
 from __future__ import annotations

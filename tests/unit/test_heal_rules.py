@@ -9,11 +9,13 @@ import pytest
 import yaml
 
 from osiris.catalog import default_catalog_dir, load_catalog
+from osiris.catalog.evaluate import evaluate
 from osiris.config import MaintenanceWindow
 from osiris.errors import InputError
 from osiris.heal.plan import in_window
 from osiris.heal.rules import load_rules, parse_duration, rule_files
 from osiris.heal.runbooks import load_runbooks
+from osiris.heal.signature import drift_of
 
 CATALOG = load_catalog()
 RUNBOOKS = load_runbooks(CATALOG)
@@ -154,3 +156,26 @@ def test_a_site_rule_replaces_or_turns_off_a_builtin_of_the_same_id(tmp_path: Pa
         (twice / name).write_text(yaml.safe_dump({"rules": [GOOD]}))
     with pytest.raises(InputError, match="duplicate rule id 'r1'"):
         load_rules(sorted(twice.glob("*.yaml")), CATALOG, RUNBOOKS)
+
+
+@pytest.mark.parametrize(
+    ("facts", "matched"),
+    [
+        ({"security_updates": 3, "security_source": True}, True),
+        # the runbook installs updates; it cannot add a source, reboot or refresh lists
+        ({"security_updates": 0, "security_source": False}, False),
+        ({"security_updates": 0, "reboot_required": True}, False),
+        ({"security_updates": 0, "lists_age_days": 30}, False),
+    ],
+)
+def test_the_builtin_patch_rule_matches_only_what_its_runbook_fixes(
+    facts: dict, matched: bool
+) -> None:
+    check = CATALOG.get("lnx_patch_level")
+    base = {"reboot_required": False, "lists_age_days": 1, "security_source": True}
+    full = {**base, **facts}
+    status, _ = evaluate(check, full, check.default_thresholds())
+    drift = drift_of(check, status, full, check.default_thresholds())
+    rules = load_rules(rule_files(default_catalog_dir(), None), CATALOG, RUNBOOKS)
+    (rule,) = [r for r in rules if r.id == "linux_security_updates"]
+    assert rule.matches({"status": status.value, "finding": drift.finding}) is matched

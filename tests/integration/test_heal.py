@@ -83,9 +83,11 @@ def test_drifted_host_is_healed_and_verified(osiris, fresh_host, lab_env, tmp_pa
 
 
 def test_tightened_thresholds_are_what_the_runbooks_enforce(osiris, fresh_host, lab_env, tmp_path):
-    """The site asks for passwords of 16 and 180 days of logs: the clean host (14 and 98
-    days) now fails both, and the L1 fixes write 16 and 26 weekly rotations, not their
-    playbooks' own 14 and 13. Each heal's signed statement holds what it ran with."""
+    """The site asks for passwords of 16 and 180 days of logs: the clean host (14; 98 days
+    of rsyslog files, its journal capped at 35 days) now fails both, and the L1 fixes
+    write 16 and 26 weekly rotations, not their playbooks' own 14 and 13. Each heal's
+    signed statement holds what it ran with."""
+    drift.apply(fresh_host, "journal_keeps_35")  # an uncapped journal would keep enough
     assert osiris("init").returncode == 0
     home = tmp_path / "home"
     config = yaml.safe_load((home / "config.yaml").read_text())

@@ -5,7 +5,9 @@ The LLM is a stand-in for the Anthropic API (tests/stubs/anthropic_api.py): an H
 server on 127.0.0.1 speaking the Messages API, scripted per test; the real anthropic
 SDK inside the osiris CLI talks to it through ``l2.base_url``. The site turns off the
 built-in L1 rule of the check under test (a site rule of the same id with
-``enabled: false``), so the drift has no L1 rule and goes to L2.
+``enabled: false``), so the drift has no L1 rule and goes to L2. A container host does
+not see its kernel's module tree (lnx_usb_storage would be na there): the drift
+``usb_module_tree`` lists usb-storage as built in, a stand-in for a kernel with USB.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def test_a_good_answer_runs_the_runbook_and_the_check_passes(
     osiris, fresh_host, lab_env, tmp_path, stub
 ):
     l2_site(osiris, tmp_path, stub)
-    drift.apply(fresh_host, "usb_allowed")
+    drift.apply(fresh_host, "usb_module_tree", "usb_allowed")
     assert "install" not in on_host(fresh_host, USB_LOADABLE)
     stub.push(tool_answer("linux_usb_storage", 0.92, "an install rule blocks the module"))
     result, document = heal(osiris, tmp_path, fresh_host, "lnx_usb_storage", lab_env)
@@ -150,7 +152,7 @@ def test_a_good_answer_runs_the_runbook_and_the_check_passes(
 
 def test_prose_wrapped_json_runs_the_runbook(osiris, fresh_host, lab_env, tmp_path, stub):
     l2_site(osiris, tmp_path, stub)
-    drift.apply(fresh_host, "usb_allowed")
+    drift.apply(fresh_host, "usb_module_tree", "usb_allowed")
     stub.push(
         text_answer(
             '{"runbook": "linux_usb_storage", "confidence": 0.85, "reasoning": "blocks it"}\n'
@@ -167,7 +169,7 @@ def test_prose_wrapped_json_runs_the_runbook(osiris, fresh_host, lab_env, tmp_pa
 
 def test_an_answer_outside_the_enum_changes_nothing(osiris, fresh_host, lab_env, tmp_path, stub):
     l2_site(osiris, tmp_path, stub)
-    drift.apply(fresh_host, "usb_allowed", "uid0_extra")
+    drift.apply(fresh_host, "usb_module_tree", "usb_allowed", "uid0_extra")
     stub.push(tool_answer("linux_privileged_accounts", 0.99))
     result, document = heal(osiris, tmp_path, fresh_host, "lnx_usb_storage", lab_env)
     assert result.returncode == 1
@@ -178,7 +180,7 @@ def test_an_answer_outside_the_enum_changes_nothing(osiris, fresh_host, lab_env,
 
 def test_low_confidence_changes_nothing(osiris, fresh_host, lab_env, tmp_path, stub):
     l2_site(osiris, tmp_path, stub)
-    drift.apply(fresh_host, "usb_allowed")
+    drift.apply(fresh_host, "usb_module_tree", "usb_allowed")
     stub.push(tool_answer("linux_usb_storage", 0.4, "not sure this is a kiosk"))
     result, document = heal(osiris, tmp_path, fresh_host, "lnx_usb_storage", lab_env)
     assert result.returncode == 1
@@ -188,7 +190,7 @@ def test_low_confidence_changes_nothing(osiris, fresh_host, lab_env, tmp_path, s
 
 def test_429_and_529_then_success_runs_the_runbook(osiris, fresh_host, lab_env, tmp_path, stub):
     l2_site(osiris, tmp_path, stub)
-    drift.apply(fresh_host, "usb_allowed")
+    drift.apply(fresh_host, "usb_module_tree", "usb_allowed")
     stub.push(rate_limited(0.2), overloaded(0.2), tool_answer("linux_usb_storage", 0.9))
     result, document = heal(osiris, tmp_path, fresh_host, "lnx_usb_storage", lab_env)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -201,7 +203,7 @@ def test_429_and_529_then_success_runs_the_runbook(osiris, fresh_host, lab_env, 
 
 def test_a_timeout_changes_nothing(osiris, fresh_host, lab_env, tmp_path, stub):
     l2_site(osiris, tmp_path, stub, timeout=1, max_retries=1)
-    drift.apply(fresh_host, "usb_allowed")
+    drift.apply(fresh_host, "usb_module_tree", "usb_allowed")
     late = slow(tool_answer("linux_usb_storage", 0.9), 30)
     stub.push(late, late)
     result, document = heal(osiris, tmp_path, fresh_host, "lnx_usb_storage", lab_env)

@@ -69,7 +69,12 @@ CASES: dict[str, tuple[str, ...]] = {
         "pwquality_8",
         "pwquality_competing",
     ),
-    "linux_account_lockout": ("lockout_off", "lockout_deny_8", "lockout_competing"),
+    "linux_account_lockout": (
+        "lockout_off",
+        "lockout_deny_8",
+        "lockout_competing",
+        "lockout_unlock_never",
+    ),
     "linux_auto_updates": ("auto_updates_off", "auto_updates_no_lists", "auto_updates_competing"),
     "linux_usb_storage": ("usb_module_tree", "usb_allowed", "usb_competing"),
     "linux_session_timeout": ("session_timeout_hour", "session_timeout_competing"),
@@ -160,7 +165,10 @@ EFFECTIVE: dict[str, tuple[str, str]] = {
     # a login shell, as a person gets one
     "linux_session_timeout": ("bash -lc 'echo \"$TMOUT\"' 2>/dev/null", "900\n"),
     "linux_password_policy": (_PASSWD, "15: shorter than 16 characters\n16: accepted\n"),
-    "linux_account_lockout": (_LOCKOUT, "locked due to 3 failed logins.\n"),
+    "linux_account_lockout": (
+        f"{_LOCKOUT}; grep -E '^\\s*unlock_time' /etc/security/faillock.conf | tail -n 1",
+        "locked due to 3 failed logins.\nunlock_time = never\n",
+    ),
 }
 # Runbooks for what a container does not own (kernel audit, the clock) run on a VM host.
 # (lnx_usb_storage's case gives the container a module tree instead: usb_module_tree.)

@@ -424,6 +424,8 @@ DRIFTS.update(
         ),
         # a later line of faillock.conf (the last value counts) that turns locking off
         "lockout_competing": "echo 'deny = 0' >> /etc/security/faillock.conf",
+        # locked until an administrator unlocks: stricter than any time, a fix keeps it
+        "lockout_unlock_never": "echo 'unlock_time = never' >> /etc/security/faillock.conf",
         # pwquality only warns: the minimum length is a suggestion
         "pwquality_competing": (
             "mkdir -p /etc/security/pwquality.conf.d"

@@ -156,6 +156,9 @@ def remove_run(private: Path) -> list[int]:
     for _ in range(3):
         try:
             ended = end_run(private)
+            pointer = private / _CONTROL_POINTER
+            if pointer.is_file():  # its SSH sockets live in a short directory of their own
+                shutil.rmtree(pointer.read_text().strip(), ignore_errors=True)
             shutil.rmtree(private, ignore_errors=True)
             break
         except KeyboardInterrupt as exc:
@@ -163,6 +166,23 @@ def remove_run(private: Path) -> list[int]:
     if held is not None:
         raise held
     return ended
+
+
+# An SSH control socket's path must fit a Unix socket address (108 bytes): Ansible adds
+# "/<10 hex>.<16 random>" to its directory. A run directory deeper than this (a site home
+# in a long path) gets a short one of its own in the temporary directory, named in the
+# run directory so that removing the run (after a crash too) removes it.
+_MAX_CONTROL_DIR = 72
+_CONTROL_POINTER = "control-dir"
+
+
+def _control_dir(private: Path) -> Path:
+    inside = private / "cp"
+    if len(str(inside)) <= _MAX_CONTROL_DIR:
+        return inside
+    short = Path(tempfile.mkdtemp(prefix="osiris-cp-"))  # made 0700
+    (private / _CONTROL_POINTER).write_text(f"{short}\n")
+    return short
 
 
 def _environment(private: Path) -> dict[str, str]:
@@ -174,7 +194,7 @@ def _environment(private: Path) -> dict[str, str]:
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "True",
         "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(_control_dir(private)),
         # one SSH operation per task instead of four (bench/runbooks.py); a site whose
         # sudo requires a tty turns it off by setting ANSIBLE_PIPELINING=False
         "ANSIBLE_PIPELINING": os.environ.get("ANSIBLE_PIPELINING", "True"),

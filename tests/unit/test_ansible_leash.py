@@ -11,6 +11,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 import yaml
 
 from osiris.ansible.leash import RECORD, end_run
+from osiris.ansible.runner import _environment, remove_run
 
 REPO = Path(__file__).resolve().parents[2]
 _CONTROLLER = """
@@ -204,3 +206,21 @@ def test_a_playbook_run_leaves_the_signal_handlers_as_they_were(tmp_path: Path) 
     )
     assert run.status == "successful"
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_a_deep_run_directory_gets_a_short_ssh_control_directory(tmp_path: Path) -> None:
+    """ssh refuses a control socket path over 108 bytes ("too long for Unix domain
+    socket"): a run directory in a deep site home gets its sockets a short directory,
+    which removing the run removes too."""
+
+    shallow = Path(tempfile.mkdtemp(prefix="r-"))
+    deep = tmp_path / ("d" * 60) / "home" / "runbooks" / "action-1"
+    for private in (shallow, deep):
+        private.mkdir(parents=True, exist_ok=True)
+        control = Path(_environment(private)["ANSIBLE_SSH_CONTROL_PATH_DIR"])
+        # what Ansible puts in it: "/<10 hex>.<16 random>"
+        assert len(f"{control}/558aa1676f.mxXB4z1VUG7TWS5B") < 108
+        assert control.parent == private or private == deep
+        control.mkdir(exist_ok=True)
+        remove_run(private)
+        assert not private.exists() and not control.exists()

@@ -82,7 +82,11 @@ def ansible_per_check_playbook(directory: Path, limit: int | None = None) -> Pat
     tasks = [
         {
             "name": check.id,
-            "ansible.builtin.shell": SH_LIBRARY + "\n" + check.spec.probe.script,
+            # as `cmd` (a free-form argument is split on quotes and braces) and raw (the
+            # shell's ${#x} would open a Jinja comment)
+            "ansible.builtin.shell": {
+                "cmd": "{% raw %}" + SH_LIBRARY + "\n" + check.spec.probe.script + "{% endraw %}"
+            },
             "changed_when": False,
             "failed_when": False,
         }
@@ -110,7 +114,10 @@ def ansible_per_check(hosts: list[Host], playbook: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 0, result.stdout[-2000:]
+    if result.returncode != 0:
+        raise SystemExit(
+            f"ansible-playbook failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

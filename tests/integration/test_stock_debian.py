@@ -6,10 +6,6 @@ with an empty ruleset, ...) plus openssh-server, and nothing of osiris's. It is 
 once with the whole catalog. ``STOCK_FAILS`` lists each fail with the reason it is
 right (the CIS or HIPAA requirement the host does not meet); a fail not listed there, a
 listed one that stops failing, or an ``error`` breaks the test.
-
-``FALSE_FAILS`` are fails that are wrong on this host, reported to be fixed in the
-checks; each is an expected failure (strict) until then, so the fix shows up here as an
-unexpected pass: then take the check out of ``FALSE_FAILS``.
 """
 
 from __future__ import annotations
@@ -66,9 +62,6 @@ STOCK_FAILS: dict[str, str] = {
     ),
 }
 
-# check id -> why failing is wrong on this host
-FALSE_FAILS: dict[str, str] = {}
-
 # what debootstrap's default variant installs
 STOCK_PRIORITIES = ("required", "important")
 
@@ -120,7 +113,7 @@ def test_every_fail_is_a_listed_right_one(stock_results: dict[str, dict]) -> Non
     fails = {
         check: result["reason"]
         for check, result in stock_results.items()
-        if result["status"] == "fail" and check not in FALSE_FAILS
+        if result["status"] == "fail"
     }
     unexpected = {check: reason for check, reason in fails.items() if check not in STOCK_FAILS}
     assert not unexpected, f"new fails on a stock Debian 12 host: {unexpected}"
@@ -135,20 +128,7 @@ def test_every_check_decides(stock_results: dict[str, dict]) -> None:
     assert not errors, errors
 
 
-@pytest.mark.parametrize(
-    "check",
-    [
-        pytest.param(check, marks=pytest.mark.xfail(strict=True, reason=why))
-        for check, why in FALSE_FAILS.items()
-    ],
-)
-def test_false_fail_is_fixed(stock_results: dict[str, dict], check: str) -> None:
-    result = stock_results[check]
-    assert result["status"] != "fail", result["reason"]
-
-
 def test_listed_reasons_name_a_requirement() -> None:
     """Each listed fail says which CIS or HIPAA requirement makes it right."""
     for check, why in STOCK_FAILS.items():
         assert "HIPAA 164." in why and "CIS" in why, check
-    assert not set(STOCK_FAILS) & set(FALSE_FAILS)

@@ -180,7 +180,9 @@ def _control_dir(private: Path) -> Path:
     inside = private / "cp"
     if len(str(inside)) <= _MAX_CONTROL_DIR:
         return inside
-    short = Path(tempfile.mkdtemp(prefix="osiris-cp-"))  # made 0700
+    # /tmp rather than $TMPDIR, which may be as deep as the run directory
+    base = "/tmp" if os.path.isdir("/tmp") else None
+    short = Path(tempfile.mkdtemp(prefix="osiris-cp-", dir=base))  # made 0700
     (private / _CONTROL_POINTER).write_text(f"{short}\n")
     return short
 

@@ -208,12 +208,16 @@ def test_a_playbook_run_leaves_the_signal_handlers_as_they_were(tmp_path: Path) 
     assert {s: signal.getsignal(s) for s in before} == before
 
 
-def test_a_deep_run_directory_gets_a_short_ssh_control_directory(tmp_path: Path) -> None:
+def test_a_deep_run_directory_gets_a_short_ssh_control_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ssh refuses a control socket path over 108 bytes ("too long for Unix domain
     socket"): a run directory in a deep site home gets its sockets a short directory,
     which removing the run removes too."""
 
-    shallow = Path(tempfile.mkdtemp(prefix="r-"))
+    shallow = Path(tempfile.mkdtemp(prefix="r-", dir="/tmp"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # as deep as the run: not used for sockets
+    monkeypatch.setattr(tempfile, "tempdir", None)
     deep = tmp_path / ("d" * 60) / "home" / "runbooks" / "action-1"
     for private in (shallow, deep):
         private.mkdir(parents=True, exist_ok=True)
